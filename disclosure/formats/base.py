@@ -1,0 +1,222 @@
+"""Types of the statutory format registry.
+
+A format version (spec §1) is a plain, immutable description: sections,
+sub-tables, rows, columns, labels, computed cells and narrative parts. Every
+layer (models, forms, templates, PDF, import, export, rules) reads it, so a
+later revision of the national format is one more ``Format`` instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class CellKind(StrEnum):
+    COUNT = "count"  # whole number >= 0
+    SIGNED = "signed"  # whole number, may be negative (2019 本年增/减)
+    AMOUNT = "amount"  # decimal >= 0, carried as a string in JSON
+
+
+class Requirement(StrEnum):
+    ALWAYS = "always"
+    GOVERNMENT = "government"  # only a people's government must write it
+    OPTIONAL = "optional"
+
+
+@dataclass(frozen=True)
+class Column:
+    code: str
+    label: str
+    kind: CellKind = CellKind.COUNT
+    computed: bool = False
+    group: str = ""  # a header spanning several columns, e.g. 法人或其他组织
+
+
+@dataclass(frozen=True)
+class Row:
+    code: str
+    label: str
+    computed: bool = False
+    # Labels of the row groups this row sits in, outermost first; they span
+    # rows in the printed table and are not data rows themselves.
+    groups: tuple[str, ...] = ()
+
+    @property
+    def full_label(self) -> str:
+        """Sub-rows like "1.属于国家秘密" only make sense with their group."""
+        return f"{self.groups[-1]}{self.label}" if len(self.groups) > 1 else self.label
+
+
+@dataclass(frozen=True)
+class SubTable:
+    """A 第二十条 item of table 二: caption, rows, columns."""
+
+    code: str
+    caption: str
+    rows: tuple[Row, ...]
+    columns: tuple[Column, ...]
+    # The 2019 procurement item prints an amount whose unit the report stores.
+    has_unit: bool = False
+
+
+@dataclass(frozen=True)
+class Block:
+    """A column block of table 四 (行政复议 / 未经复议直接起诉 / 复议后起诉)."""
+
+    code: str
+    label: str
+    group: str = ""  # 行政诉讼 spans the two litigation blocks
+
+
+@dataclass(frozen=True)
+class NarrativePart:
+    """A narrative part, addressed by a dotted path inside ``narrative``."""
+
+    path: str
+    label: str
+    requirement: Requirement = Requirement.ALWAYS
+    # Minimum characters of real content; 五 must say more than 无.
+    min_length: int = 1
+    # The processing-fee item carries an amount in 元 beside its text.
+    has_amount: bool = False
+
+    @property
+    def ref(self) -> str:
+        return f"narrative.{self.path}"
+
+
+@dataclass(frozen=True)
+class Section:
+    code: str  # overview, active_disclosure, applications, reviews, problems, other_matters
+    title: str
+    is_table: bool
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One statutory cell, with its stable reference (spec §7)."""
+
+    ref: str
+    section: str
+    subtable: str  # "" outside table 二
+    row: str
+    column: str
+    kind: CellKind
+    computed: bool
+
+
+@dataclass(frozen=True)
+class Format:
+    code: str
+    document: str
+    first_year: int
+    sections: tuple[Section, ...]
+    active_disclosure: tuple[SubTable, ...]
+    active_disclosure_first_header: str
+    applications_rows: tuple[Row, ...]
+    applications_columns: tuple[Column, ...]
+    applications_note: str
+    applications_applicant_header: str
+    reviews_blocks: tuple[Block, ...]
+    reviews_columns: tuple[Column, ...]
+    narrative: tuple[NarrativePart, ...]
+    amount_unit_choices: tuple[str, ...] = field(default=())
+
+    # -- lookups -------------------------------------------------------
+    def section(self, code: str) -> Section:
+        return next(s for s in self.sections if s.code == code)
+
+    def subtable(self, code: str) -> SubTable:
+        return next(t for t in self.active_disclosure if t.code == code)
+
+    def applications_row(self, code: str) -> Row:
+        return next(r for r in self.applications_rows if r.code == code)
+
+    def applications_column(self, code: str) -> Column:
+        return next(c for c in self.applications_columns if c.code == code)
+
+    def narrative_part(self, path: str) -> NarrativePart:
+        return next(p for p in self.narrative if p.path == path)
+
+    @property
+    def outcome_rows(self) -> tuple[Row, ...]:
+        """The data rows summed by （七）总计: every row under 三、本年度办理结果."""
+        return tuple(
+            r for r in self.applications_rows if r.groups and not r.computed
+        )
+
+    @property
+    def applicant_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.applications_columns if not c.computed)
+
+    @property
+    def reviews_parts(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.reviews_columns if not c.computed)
+
+    def cells(self) -> Iterator[CellSpec]:
+        """Every statutory cell of the three tables, in printed order."""
+        for table in self.active_disclosure:
+            for row in table.rows:
+                for col in table.columns:
+                    yield CellSpec(
+                        ref=f"active_disclosure.{table.code}.{row.code}.{col.code}",
+                        section="active_disclosure",
+                        subtable=table.code,
+                        row=row.code,
+                        column=col.code,
+                        kind=col.kind,
+                        computed=False,
+                    )
+        for row in self.applications_rows:
+            for col in self.applications_columns:
+                yield CellSpec(
+                    ref=f"applications.{row.code}.{col.code}",
+                    section="applications",
+                    subtable="",
+                    row=row.code,
+                    column=col.code,
+                    kind=col.kind,
+                    computed=row.computed or col.computed,
+                )
+        for block in self.reviews_blocks:
+            for col in self.reviews_columns:
+                yield CellSpec(
+                    ref=f"reviews.{block.code}.{col.code}",
+                    section="reviews",
+                    subtable="",
+                    row=block.code,
+                    column=col.code,
+                    kind=col.kind,
+                    computed=col.computed,
+                )
+
+    def cell(self, ref: str) -> CellSpec:
+        for spec in self.cells():
+            if spec.ref == ref:
+                return spec
+        raise KeyError(ref)
+
+    def label_of(self, ref: str) -> str:
+        """A human label for a cell or narrative ref, from the statutory labels."""
+        if ref.startswith("narrative."):
+            path = ref.removeprefix("narrative.")
+            for part in self.narrative:
+                if part.path == path:
+                    return part.label
+            return path
+        spec = self.cell(ref)
+        if spec.section == "active_disclosure":
+            table = self.subtable(spec.subtable)
+            row = next(r for r in table.rows if r.code == spec.row)
+            col = next(c for c in table.columns if c.code == spec.column)
+            return f"{table.caption}“{row.label}”{col.label}"
+        if spec.section == "applications":
+            row = self.applications_row(spec.row)
+            col = self.applications_column(spec.column)
+            return f"“{row.full_label}”{col.label}"
+        block = next(b for b in self.reviews_blocks if b.code == spec.row)
+        col = next(c for c in self.reviews_columns if c.code == spec.column)
+        return f"{block.label}{col.label}"
+

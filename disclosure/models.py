@@ -1,0 +1,306 @@
+"""Models mirroring the report and its three statutory tables (ADR 0001).
+
+Codes and labels come from the format registry; database constraints guard
+the invariants (non-negative counts, one row per code per report, a format
+that matches the year).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from . import formats as reg
+
+AMOUNT_DIGITS = {"max_digits": 20, "decimal_places": 6}
+
+
+def _choices(codes: set[str]) -> list[tuple[str, str]]:
+    return [(code, code) for code in sorted(codes)]
+
+
+def _non_negative(prefix: str, fields: list[str]) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": 0}),
+            name=f"{prefix}_{name}_non_negative",
+        )
+        for name in fields
+    ]
+
+
+def _format_matches_year() -> Q:
+    """The format in force for a year, derived from the registry."""
+    starts = sorted(f.first_year for f in reg.FORMATS.values())
+    condition = Q()
+    for i, start in enumerate(starts):
+        fmt = reg.format_for_year(start)
+        in_range = Q(year__gte=start)
+        if i + 1 < len(starts):
+            in_range &= Q(year__lt=starts[i + 1])
+        condition |= in_range & Q(format=fmt.code)
+    return condition
+
+
+class Organization(models.Model):
+    class Kind(models.TextChoices):
+        GOVERNMENT = "government", "人民政府"
+        DEPARTMENT = "department", "政府部门"
+
+    name = models.CharField("名称", max_length=200)
+    code = models.SlugField("代码", max_length=64, unique=True)
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="上级机关",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "机关"
+        verbose_name_plural = "机关"
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["government", "department"]), name="org_kind_valid"
+            ),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="org_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_government(self) -> bool:
+        return self.kind == self.Kind.GOVERNMENT
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "已提交"
+    RETURNED = "returned", "已退回"
+    APPROVED = "approved", "已审核"
+    PUBLISHED = "published", "已发布"
+
+
+class Report(models.Model):
+    Status = ReportStatus
+
+    organization = models.ForeignKey(
+        Organization, verbose_name="机关", on_delete=models.PROTECT, related_name="reports"
+    )
+    year = models.PositiveSmallIntegerField("报告年度")
+    format = models.CharField(
+        "格式版本", max_length=8, choices=[(code, code) for code in reg.FORMATS]
+    )
+    title = models.CharField("标题", max_length=300, blank=True)
+    issued_on = models.DateField("成文日期", null=True, blank=True)
+    status = models.CharField(
+        "状态", max_length=16, choices=ReportStatus.choices, default=ReportStatus.DRAFT
+    )
+    # 2019-format 政府集中采购 amount: the statute gives no unit, so we keep it.
+    procurement_unit = models.CharField(
+        "采购金额单位", max_length=8, default=reg.DEFAULT_PROCUREMENT_UNIT
+    )
+    processing_fee_yuan = models.DecimalField(
+        "信息处理费（元）", null=True, blank=True, **AMOUNT_DIGITS
+    )
+    # Bumped on every write; a save against a stale version is refused.
+    version = models.PositiveIntegerField("版本", default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "年度报告"
+        verbose_name_plural = "年度报告"
+        ordering = ["organization__code", "-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "year"], name="report_one_per_org_year"),
+            models.CheckConstraint(condition=Q(year__gte=reg.FIRST_YEAR), name="report_year_valid"),
+            models.CheckConstraint(condition=_format_matches_year(), name="report_format_matches_year"),
+            models.CheckConstraint(
+                condition=Q(status__in=ReportStatus.values), name="report_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(procurement_unit__in=["万元", "元"]), name="report_unit_valid"
+            ),
+            *_non_negative("report", ["processing_fee_yuan"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.name} {self.year}"
+
+    @property
+    def spec(self) -> reg.Format:
+        return reg.get_format(self.format)
+
+
+class NarrativePart(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="narrative_parts")
+    path = models.CharField(max_length=64, choices=_choices(reg.all_narrative_paths()))
+    text = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "文字部分"
+        verbose_name_plural = "文字部分"
+        constraints = [
+            models.UniqueConstraint(fields=["report", "path"], name="narrative_one_per_path"),
+            models.CheckConstraint(
+                condition=Q(path__in=sorted(reg.all_narrative_paths())), name="narrative_path_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+_AD = reg.active_disclosure_columns()
+
+
+def _ad_count(code: str) -> models.IntegerField:
+    return models.IntegerField(_AD[code].label, null=True, blank=True)
+
+
+class ActiveDisclosureRow(models.Model):
+    """One row of a 第二十条 sub-table of table 二 (both formats' columns)."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="active_rows")
+    subtable = models.CharField(max_length=16, choices=_choices(reg.all_subtable_codes()))
+    row = models.CharField(max_length=32, choices=_choices(reg.all_row_codes("active_disclosure")))
+    issued = _ad_count("issued")
+    repealed = _ad_count("repealed")
+    in_force = _ad_count("in_force")
+    made = _ad_count("made")
+    published = _ad_count("published")
+    total_published = _ad_count("total_published")
+    previous = _ad_count("previous")
+    change = _ad_count("change")  # signed: 本年增/减
+    decisions = _ad_count("decisions")
+    count = _ad_count("count")
+    amount = models.DecimalField(_AD["amount"].label, null=True, blank=True, **AMOUNT_DIGITS)
+
+    class Meta:
+        verbose_name = "主动公开情况行"
+        verbose_name_plural = "主动公开情况"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "subtable", "row"], name="active_one_per_row"
+            ),
+            models.CheckConstraint(
+                condition=Q(subtable__in=sorted(reg.all_subtable_codes())),
+                name="active_subtable_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(row__in=sorted(reg.all_row_codes("active_disclosure"))),
+                name="active_row_valid",
+            ),
+            *_non_negative(
+                "active",
+                [c.code for c in _AD.values() if c.kind != reg.CellKind.SIGNED],
+            ),
+        ]
+
+
+APPLICATION_FIELDS = [c.code for c in reg.FORMATS["2021"].applications_columns]
+
+
+def _app_count(code: str) -> models.IntegerField:
+    col = reg.FORMATS["2021"].applications_column(code)
+    return models.IntegerField(col.label, null=True, blank=True)
+
+
+class ApplicationRow(models.Model):
+    """One row of table 三; computed cells (总计) are stored as derived or printed."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="application_rows")
+    row = models.CharField(max_length=32, choices=_choices(reg.all_row_codes("applications")))
+    natural_person = _app_count("natural_person")
+    commercial = _app_count("commercial")
+    research = _app_count("research")
+    social_welfare = _app_count("social_welfare")
+    legal_service = _app_count("legal_service")
+    other_org = _app_count("other_org")
+    total = _app_count("total")
+
+    class Meta:
+        verbose_name = "申请情况行"
+        verbose_name_plural = "收到和处理申请情况"
+        constraints = [
+            models.UniqueConstraint(fields=["report", "row"], name="application_one_per_row"),
+            models.CheckConstraint(
+                condition=Q(row__in=sorted(reg.all_row_codes("applications"))),
+                name="application_row_valid",
+            ),
+            *_non_negative("application", APPLICATION_FIELDS),
+        ]
+
+
+REVIEW_FIELDS = [c.code for c in reg.FORMATS["2021"].reviews_columns]
+
+
+def _review_count(code: str) -> models.IntegerField:
+    col = next(c for c in reg.FORMATS["2021"].reviews_columns if c.code == code)
+    return models.IntegerField(col.label, null=True, blank=True)
+
+
+class ReviewRow(models.Model):
+    """One block of table 四 (行政复议 / 未经复议直接起诉 / 复议后起诉)."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="review_rows")
+    block = models.CharField(max_length=32, choices=_choices(reg.all_row_codes("reviews")))
+    upheld = _review_count("upheld")
+    corrected = _review_count("corrected")
+    other = _review_count("other")
+    pending = _review_count("pending")
+    total = _review_count("total")
+
+    class Meta:
+        verbose_name = "复议诉讼情况"
+        verbose_name_plural = "复议诉讼情况"
+        constraints = [
+            models.UniqueConstraint(fields=["report", "block"], name="review_one_per_block"),
+            models.CheckConstraint(
+                condition=Q(block__in=sorted(reg.all_row_codes("reviews"))),
+                name="review_block_valid",
+            ),
+            *_non_negative("review", REVIEW_FIELDS),
+        ]
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every write (who, when, what: old → new)."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    action = models.CharField(max_length=64)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    report = models.ForeignKey(
+        Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "审计记录"
+        verbose_name_plural = "审计记录"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")
+

@@ -1,0 +1,140 @@
+"""Rules on the narrative sections, and narrative against the tables."""
+
+from __future__ import annotations
+
+import re
+
+from ..formats import Requirement
+from .engine import Context, Severity, known, rule
+
+# Texts that say nothing: a required part must say more than these.
+EMPTY_WORDS = {"无", "无。", "暂无", "暂无。", "没有", "没有。", "/", "-", "—"}
+
+
+def part_text(ctx: Context, path: str) -> str:
+    node = ctx.doc["narrative"]
+    for key in path.split("."):
+        node = node.get(key, {}) if isinstance(node, dict) else {}
+    if isinstance(node, dict):  # the processing-fee item
+        return (node.get("text") or "").strip()
+    return (node or "").strip()
+
+
+@rule("narrative.required", Severity.ERROR)
+def narrative_required(ctx: Context):
+    """Every required narrative part is written; 五 carries real content."""
+    for part in ctx.fmt.narrative:
+        if part.requirement == Requirement.OPTIONAL:
+            continue
+        if part.requirement == Requirement.GOVERNMENT and not ctx.is_government:
+            continue
+        text = part_text(ctx, part.path)
+        if part.has_amount and not text:
+            fee = ctx.doc["narrative"]["other_matters"][part.path.split(".")[-1]]
+            if fee.get("amount_yuan") is not None:
+                continue  # an amount alone reports the fee
+        if not text:
+            yield [part.ref], f"“{part.label}”尚未填写；没有需要报告的内容请写“无”。"
+        elif part.min_length > 1 and (text in EMPTY_WORDS or len(text) < part.min_length):
+            yield (
+                [part.ref],
+                f"“{part.label}”须写明实际存在的问题和改进情况，不能只写“{text}”"
+                f"（至少{part.min_length}个字）。",
+            )
+
+
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def parse_number(text: str) -> int | None:
+    """Arabic digits, or a simple Chinese numeral up to 九十九."""
+    if text.isdigit():
+        return int(text)
+    if text == "十":
+        return 10
+    if "十" in text:
+        tens, _, units = text.partition("十")
+        return CN_DIGITS.get(tens, 1) * 10 + (CN_DIGITS.get(units, 0) if units else 0)
+    return CN_DIGITS.get(text) if len(text) == 1 else None
+
+
+NUMBER = r"(\d+|[零〇一二两三四五六七八九十]{1,3})"
+APPLICATION_CLAUSE = re.compile(r"申请")
+SKIP_CLAUSE = re.compile(r"复议|诉讼|投诉|举报")
+COUNT_PATTERNS = (
+    # (verb, accept new + carried over as well as new)
+    ("新收", re.compile(r"新收[^，,。；;]{0,20}?" + NUMBER + r"\s*[件个宗条]")),
+    ("收到", re.compile(r"收到[^，,。；;]{0,20}?" + NUMBER + r"\s*[件个宗条]")),
+    ("受理", re.compile(r"受理[^，,。；;]{0,20}?" + NUMBER + r"\s*[件个宗条]")),
+)
+NONE_RECEIVED = re.compile(r"(没有|未|无)(收到|受理)[^，,。；;]{0,15}申请")
+CLAUSE_SPLIT = re.compile(r"[，,。；;！!\n]")
+
+
+def _overview_texts(ctx: Context):
+    for part in ctx.fmt.narrative:
+        if part.path.startswith("overview.") or part.path == "preamble":
+            text = part_text(ctx, part.path)
+            if text:
+                yield part, text
+
+
+@rule("narrative.numbers", Severity.WARNING)
+def narrative_numbers(ctx: Context):
+    """A count in the narrative contradicts table 三 (新收 / 受理 N 件)."""
+    new = ctx.apps["new_received"]["total"]
+    carried = ctx.apps["carried_over"]["total"]
+    if not known(new):
+        return
+    for part, text in _overview_texts(ctx):
+        for clause in CLAUSE_SPLIT.split(text):
+            if not APPLICATION_CLAUSE.search(clause) or SKIP_CLAUSE.search(clause):
+                continue
+            if NONE_RECEIVED.search(clause) and new > 0:
+                yield (
+                    [part.ref, "applications.new_received.total"],
+                    f"“{part.label}”称未收到申请，但表三本年新收申请为{new}件。",
+                )
+                continue
+            for verb, pattern in COUNT_PATTERNS:
+                match = pattern.search(clause)
+                if not match:
+                    continue
+                stated = parse_number(match.group(1))
+                accepted = {new}
+                if verb == "受理" and known(carried):
+                    accepted.add(new + carried)
+                if stated is not None and stated not in accepted:
+                    expected = "或".join(str(v) for v in sorted(accepted))
+                    yield (
+                        [part.ref, "applications.new_received.total"],
+                        f"“{part.label}”写“{match.group(0)}”，与表三不符"
+                        f"（本年新收{new}件{'，上年结转' + str(carried) + '件' if verb == '受理' and known(carried) else ''}，"
+                        f"应为{expected}件）。",
+                    )
+                break
+
+
+TITLE_YEAR = re.compile(r"(\d{4})\s*年度?[^，,。；;]{0,30}?(?:政府信息公开|政务公开)[^，,。；;]{0,12}?报告")
+LEADING_YEAR = re.compile(r"^\s*(\d{4})\s*年度?\s*[，,、]")
+
+
+@rule("narrative.year", Severity.WARNING)
+def narrative_year(ctx: Context):
+    """The title or overview names another year as the reporting year."""
+    year = ctx.doc["year"]
+    title = ctx.doc.get("title") or ""
+    for match in TITLE_YEAR.finditer(title):
+        if int(match.group(1)) != year:
+            yield ["title"], f"标题写的是{match.group(1)}年度，本报告为{year}年度。"
+    for part, text in _overview_texts(ctx):
+        for match in TITLE_YEAR.finditer(text):
+            if int(match.group(1)) != year:
+                yield [part.ref], f"“{part.label}”称“{match.group(0)}”，本报告为{year}年度。"
+        for paragraph in text.splitlines():
+            match = LEADING_YEAR.match(paragraph)
+            if match and int(match.group(1)) != year:
+                yield (
+                    [part.ref],
+                    f"“{part.label}”以“{match.group(0).strip()}”开头，本报告为{year}年度，请核对年份。",
+                )
