@@ -98,6 +98,8 @@ class Report(models.Model):
     format = models.CharField(
         "格式版本", max_length=8, choices=[(code, code) for code in reg.FORMATS]
     )
+    # The name as printed on this report: offices are renamed over the years.
+    organization_name = models.CharField("署名机关", max_length=200)
     title = models.CharField("标题", max_length=300, blank=True)
     issued_on = models.DateField("成文日期", null=True, blank=True)
     status = models.CharField(
@@ -270,6 +272,38 @@ class ReviewRow(models.Model):
             ),
             *_non_negative("review", REVIEW_FIELDS),
         ]
+
+
+class Membership(models.Model):
+    """A user's role at an organization (the workflow issue builds permissions on it)."""
+
+    class Role(models.TextChoices):
+        CLERK = "clerk", "填报人"
+        REVIEWER = "reviewer", "本单位审核人"
+        SUPERVISOR = "supervisor", "上级政务公开主管部门"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name="机关", on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField("角色", max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = "岗位"
+        verbose_name_plural = "岗位"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization", "role"], name="membership_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["clerk", "reviewer", "supervisor"]), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.organization} · {self.get_role_display()}"
 
 
 class AuditEvent(models.Model):

@@ -1,0 +1,94 @@
+"""Reads: reports as interchange documents, their findings, last year's report."""
+
+from __future__ import annotations
+
+from . import formats as reg
+from .interchange import SCHEMA_ID, canonical_narrative, format_amount, YUAN_PLACES
+from .models import Report
+from .rules import Finding, check_document
+
+
+def report_queryset():
+    return Report.objects.select_related("organization").prefetch_related(
+        "narrative_parts", "active_rows", "application_rows", "review_rows"
+    )
+
+
+def _narrative(report: Report) -> dict:
+    fmt = report.spec
+    texts = {p.path: p.text for p in report.narrative_parts.all()}
+    nested: dict = {}
+    for part in fmt.narrative:
+        *parents, leaf = part.path.split(".")
+        node = nested
+        for name in parents:
+            node = node.setdefault(name, {})
+        text = texts.get(part.path, "")
+        if part.has_amount:
+            node[leaf] = {
+                "amount_yuan": format_amount(report.processing_fee_yuan, YUAN_PLACES),
+                "text": text,
+            }
+        else:
+            node[leaf] = text
+    return canonical_narrative(fmt, nested)
+
+
+def export_report(report: Report) -> dict:
+    """The report as a canonical ``disclosure-report/1`` document."""
+    fmt = report.spec
+    org = report.organization
+    active_rows = {(r.subtable, r.row): r for r in report.active_rows.all()}
+    active: dict = {}
+    for table in fmt.active_disclosure:
+        rows: dict = {}
+        for row in table.rows:
+            obj = active_rows.get((table.code, row.code))
+            cells = {}
+            for col in table.columns:
+                value = getattr(obj, col.code) if obj else None
+                cells[col.code] = format_amount(value) if col.kind == reg.CellKind.AMOUNT else value
+            rows[row.code] = cells
+        if table.has_unit:
+            rows["unit"] = report.procurement_unit
+        active[table.code] = rows
+    app_rows = {r.row: r for r in report.application_rows.all()}
+    review_rows = {r.block: r for r in report.review_rows.all()}
+    return {
+        "schema": SCHEMA_ID,
+        "format": fmt.code,
+        "year": report.year,
+        "organization": {
+            "name": report.organization_name or org.name,
+            "code": org.code,
+            "kind": org.kind,
+        },
+        "title": report.title,
+        "issued_on": report.issued_on.isoformat() if report.issued_on else None,
+        "narrative": _narrative(report),
+        "active_disclosure": active,
+        "applications": {
+            row.code: {
+                c.code: getattr(app_rows[row.code], c.code) if row.code in app_rows else None
+                for c in fmt.applications_columns
+            }
+            for row in fmt.applications_rows
+        },
+        "reviews": {
+            block.code: {
+                c.code: getattr(review_rows[block.code], c.code) if block.code in review_rows else None
+                for c in fmt.reviews_columns
+            }
+            for block in fmt.reviews_blocks
+        },
+    }
+
+
+def previous_report(report: Report) -> Report | None:
+    return report_queryset().filter(organization=report.organization, year=report.year - 1).first()
+
+
+def check_report(report: Report) -> list[Finding]:
+    """The rules' findings for a stored report, against last year's when known."""
+    previous = previous_report(report)
+    return check_document(export_report(report), export_report(previous) if previous else None)
