@@ -1,3 +1,165 @@
+"""Admin for organizations, memberships, reports (computed cells read-only)."""
+
 from django.contrib import admin
 
-# Register your models here.
+from . import services
+from .models import (
+    ActiveDisclosureRow,
+    ApplicationRow,
+    AuditEvent,
+    Membership,
+    NarrativePart,
+    Organization,
+    Report,
+    ReviewRow,
+)
+from .rules import check_document
+from .selectors import export_report
+
+admin.site.site_header = "政府信息公开工作年度报告 管理后台"
+admin.site.site_title = "年度报告管理"
+admin.site.index_title = "管理"
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "kind", "parent"]
+    list_filter = ["kind", "parent"]
+    search_fields = ["name", "code"]
+    autocomplete_fields = ["parent"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "organization__name"]
+    autocomplete_fields = ["user", "organization"]
+
+
+class FixedRowsInline(admin.TabularInline):
+    """Rows are fixed by the format registry: no adding or deleting."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class NarrativeInline(FixedRowsInline):
+    model = NarrativePart
+    fields = ["path", "text"]
+    readonly_fields = ["path"]
+
+
+class ActiveDisclosureInline(FixedRowsInline):
+    model = ActiveDisclosureRow
+    readonly_fields = ["subtable", "row"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["subtable", "row"]
+        columns = []
+        for table in obj.spec.active_disclosure:
+            columns += [c.code for c in table.columns if c.code not in columns]
+        return ["subtable", "row", *columns]
+
+
+class ApplicationInline(FixedRowsInline):
+    model = ApplicationRow
+    readonly_fields = ["row", "total"]
+    fields = ["row", "natural_person", "commercial", "research", "social_welfare", "legal_service", "other_org", "total"]
+
+    def get_queryset(self, request):
+        # （七）总计 is computed: shown on the report, never edited.
+        return super().get_queryset(request).exclude(row="outcome_total")
+
+
+class ReviewInline(FixedRowsInline):
+    model = ReviewRow
+    readonly_fields = ["block", "total"]
+    fields = ["block", "upheld", "corrected", "other", "pending", "total"]
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ["organization", "year", "format", "status", "updated_at"]
+    list_filter = ["year", "status", "format"]
+    search_fields = ["organization__name", "organization__code", "title"]
+    autocomplete_fields = ["organization"]
+    readonly_fields = ["format", "version", "outcome_total", "findings", "created_at", "updated_at"]
+    inlines = [NarrativeInline, ActiveDisclosureInline, ApplicationInline, ReviewInline]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["organization", "year"]  # the service fills in the rest
+        return super().get_fields(request, obj)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields += ["organization", "year"]
+        return fields
+
+    @admin.display(description="（七）总计")
+    def outcome_total(self, obj):
+        row = obj.application_rows.filter(row="outcome_total").first()
+        if row is None:
+            return "-"
+        spec = obj.spec
+        return "；".join(f"{c.label} {getattr(row, c.code)}" for c in spec.applications_columns)
+
+    @admin.display(description="校验结果")
+    def findings(self, obj):
+        found = check_document(export_report(obj))
+        if not found:
+            return "无问题"
+        return "\n".join(f"[{f.severity}] {f.message}" for f in found)
+
+    def save_model(self, request, obj, form, change):
+        if obj.pk is None:
+            # New reports get their format and fixed rows from the service.
+            report = services.create_report(obj.organization, obj.year, actor=request.user)
+            obj.pk = report.pk
+            obj._state.adding = False
+            obj.format = report.format
+            obj.version = report.version
+            obj.created_at = report.created_at
+            if not obj.organization_name:
+                obj.organization_name = report.organization_name
+            if not obj.title:
+                obj.title = report.title
+        request._report_before = export_report(Report.objects.get(pk=obj.pk))
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.finish_admin_edit(form.instance, request._report_before, actor=request.user)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "action", "actor", "organization", "report"]
+    list_filter = ["action"]
+    search_fields = ["action", "organization__name"]
+    readonly_fields = ["created_at", "action", "actor", "organization", "report", "data"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

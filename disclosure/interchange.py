@@ -169,7 +169,25 @@ def _validator() -> jsonschema.protocols.Validator:
 
 
 def _error_path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "（文档根）"
+    return ".".join(str(p) for p in error.absolute_path) or "文档"
+
+
+def _error_message(error: jsonschema.ValidationError) -> str:
+    """jsonschema speaks English; say the common cases in Chinese."""
+    where = _error_path(error)
+    kind = error.validator
+    if kind == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else error.message
+        return f"{where}：缺少必填项“{missing}”。"
+    if kind == "additionalProperties":
+        return f"{where}：含有本格式没有的项目（{error.message.split('(')[-1].rstrip(')')}）。"
+    if kind == "type":
+        return f"{where}：类型不对，应为 {error.validator_value}，实际为 {error.instance!r}。"
+    if kind in {"pattern", "enum", "const"}:
+        return f"{where}：取值 {error.instance!r} 不符合要求。"
+    if kind in {"minimum", "maximum", "minLength", "maxLength"}:
+        return f"{where}：取值 {error.instance!r} 超出允许范围。"
+    return f"{where}：{error.message}"
 
 
 def validate_document(doc: Any) -> None:
@@ -177,7 +195,7 @@ def validate_document(doc: Any) -> None:
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         raise InvalidDocument(
-            [f"{_error_path(e)}：{e.message}" for e in errors[:20]],
+            [_error_message(e) for e in errors[:20]],
             code="schema",
             params={"count": len(errors)},
         )

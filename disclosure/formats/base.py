@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import StrEnum
 
 
@@ -155,8 +156,19 @@ class Format:
     def reviews_parts(self) -> tuple[Column, ...]:
         return tuple(c for c in self.reviews_columns if not c.computed)
 
-    def cells(self) -> Iterator[CellSpec]:
+    def cells(self) -> tuple[CellSpec, ...]:
         """Every statutory cell of the three tables, in printed order."""
+        return self._cells
+
+    @cached_property
+    def _cells(self) -> tuple[CellSpec, ...]:
+        return tuple(self._iter_cells())
+
+    @cached_property
+    def _cell_index(self) -> dict[str, CellSpec]:
+        return {spec.ref: spec for spec in self._cells}
+
+    def _iter_cells(self) -> Iterator[CellSpec]:
         for table in self.active_disclosure:
             for row in table.rows:
                 for col in table.columns:
@@ -193,10 +205,7 @@ class Format:
                 )
 
     def cell(self, ref: str) -> CellSpec:
-        for spec in self.cells():
-            if spec.ref == ref:
-                return spec
-        raise KeyError(ref)
+        return self._cell_index[ref]
 
     def label_of(self, ref: str) -> str:
         """A human label for a cell or narrative ref, from the statutory labels."""
