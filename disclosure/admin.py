@@ -76,7 +76,16 @@ class ActiveDisclosureInline(FixedRowsInline):
 class ApplicationInline(FixedRowsInline):
     model = ApplicationRow
     readonly_fields = ["row", "total"]
-    fields = ["row", "natural_person", "commercial", "research", "social_welfare", "legal_service", "other_org", "total"]
+    fields = [
+        "row",
+        "natural_person",
+        "commercial",
+        "research",
+        "social_welfare",
+        "legal_service",
+        "other_org",
+        "total",
+    ]
 
     def get_queryset(self, request):
         # （七）总计 is computed: shown on the report, never edited.

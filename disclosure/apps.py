@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class DisclosureConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'disclosure'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "disclosure"

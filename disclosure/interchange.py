@@ -81,9 +81,7 @@ def _narrative_schema(fmt: Format) -> dict:
             node[leaf] = {"type": ["string", "null"]}
 
     def build(node: dict) -> dict:
-        return _object(
-            {k: (build(v) if "type" not in v else v) for k, v in node.items()}
-        )
+        return _object({k: (build(v) if "type" not in v else v) for k, v in node.items()})
 
     return build(tree)
 
@@ -91,10 +89,7 @@ def _narrative_schema(fmt: Format) -> dict:
 def _format_schema(fmt: Format) -> dict:
     active = {}
     for table in fmt.active_disclosure:
-        props = {
-            row.code: _object({c.code: _cell_schema(c.kind) for c in table.columns})
-            for row in table.rows
-        }
+        props = {row.code: _object({c.code: _cell_schema(c.kind) for c in table.columns}) for row in table.rows}
         if table.has_unit:
             props["unit"] = {"enum": list(fmt.amount_unit_choices)}
         active[table.code] = _object(props)
@@ -103,8 +98,7 @@ def _format_schema(fmt: Format) -> dict:
         for row in fmt.applications_rows
     }
     reviews = {
-        block.code: _object({c.code: _cell_schema(c.kind) for c in fmt.reviews_columns})
-        for block in fmt.reviews_blocks
+        block.code: _object({c.code: _cell_schema(c.kind) for c in fmt.reviews_columns}) for block in fmt.reviews_blocks
     }
     return {
         "properties": {
@@ -337,9 +331,7 @@ def canonicalize(doc: dict) -> dict:
         active[table.code] = rows
     out["active_disclosure"] = active
     out["applications"] = {
-        row.code: {
-            c.code: _get(doc, "applications", row.code, c.code) for c in fmt.applications_columns
-        }
+        row.code: {c.code: _get(doc, "applications", row.code, c.code) for c in fmt.applications_columns}
         for row in fmt.applications_rows
     }
     out["reviews"] = {

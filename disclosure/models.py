@@ -66,9 +66,7 @@ class Organization(models.Model):
         verbose_name_plural = "机关"
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(kind__in=["government", "department"]), name="org_kind_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=["government", "department"]), name="org_kind_valid"),
             models.CheckConstraint(condition=~Q(parent=models.F("id")), name="org_not_own_parent"),
         ]
 
@@ -95,23 +93,15 @@ class Report(models.Model):
         Organization, verbose_name="机关", on_delete=models.PROTECT, related_name="reports"
     )
     year = models.PositiveSmallIntegerField("报告年度")
-    format = models.CharField(
-        "格式版本", max_length=8, choices=[(code, code) for code in reg.FORMATS]
-    )
+    format = models.CharField("格式版本", max_length=8, choices=[(code, code) for code in reg.FORMATS])
     # The name as printed on this report: offices are renamed over the years.
     organization_name = models.CharField("署名机关", max_length=200)
     title = models.CharField("标题", max_length=300, blank=True)
     issued_on = models.DateField("成文日期", null=True, blank=True)
-    status = models.CharField(
-        "状态", max_length=16, choices=ReportStatus.choices, default=ReportStatus.DRAFT
-    )
+    status = models.CharField("状态", max_length=16, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
     # 2019-format 政府集中采购 amount: the statute gives no unit, so we keep it.
-    procurement_unit = models.CharField(
-        "采购金额单位", max_length=8, default=reg.DEFAULT_PROCUREMENT_UNIT
-    )
-    processing_fee_yuan = models.DecimalField(
-        "信息处理费（元）", null=True, blank=True, **AMOUNT_DIGITS
-    )
+    procurement_unit = models.CharField("采购金额单位", max_length=8, default=reg.DEFAULT_PROCUREMENT_UNIT)
+    processing_fee_yuan = models.DecimalField("信息处理费（元）", null=True, blank=True, **AMOUNT_DIGITS)
     # Bumped on every write; a save against a stale version is refused.
     version = models.PositiveIntegerField("版本", default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -125,12 +115,8 @@ class Report(models.Model):
             models.UniqueConstraint(fields=["organization", "year"], name="report_one_per_org_year"),
             models.CheckConstraint(condition=Q(year__gte=reg.FIRST_YEAR), name="report_year_valid"),
             models.CheckConstraint(condition=_format_matches_year(), name="report_format_matches_year"),
-            models.CheckConstraint(
-                condition=Q(status__in=ReportStatus.values), name="report_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(procurement_unit__in=["万元", "元"]), name="report_unit_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=ReportStatus.values), name="report_status_valid"),
+            models.CheckConstraint(condition=Q(procurement_unit__in=["万元", "元"]), name="report_unit_valid"),
             *_non_negative("report", ["processing_fee_yuan"]),
         ]
 
@@ -190,9 +176,7 @@ class ActiveDisclosureRow(models.Model):
         verbose_name = "主动公开情况行"
         verbose_name_plural = "主动公开情况"
         constraints = [
-            models.UniqueConstraint(
-                fields=["report", "subtable", "row"], name="active_one_per_row"
-            ),
+            models.UniqueConstraint(fields=["report", "subtable", "row"], name="active_one_per_row"),
             models.CheckConstraint(
                 condition=Q(subtable__in=sorted(reg.all_subtable_codes())),
                 name="active_subtable_valid",
@@ -206,6 +190,9 @@ class ActiveDisclosureRow(models.Model):
                 [c.code for c in _AD.values() if c.kind != reg.CellKind.SIGNED],
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.subtable}.{self.row}"
 
 
 APPLICATION_FIELDS = [c.code for c in reg.FORMATS["2021"].applications_columns]
@@ -241,6 +228,9 @@ class ApplicationRow(models.Model):
             *_non_negative("application", APPLICATION_FIELDS),
         ]
 
+    def __str__(self) -> str:
+        return self.row
+
 
 REVIEW_FIELDS = [c.code for c in reg.FORMATS["2021"].reviews_columns]
 
@@ -273,6 +263,9 @@ class ReviewRow(models.Model):
             *_non_negative("review", REVIEW_FIELDS),
         ]
 
+    def __str__(self) -> str:
+        return self.block
+
 
 class Membership(models.Model):
     """A user's role at an organization (the workflow issue builds permissions on it)."""
@@ -282,9 +275,7 @@ class Membership(models.Model):
         REVIEWER = "reviewer", "本单位审核人"
         SUPERVISOR = "supervisor", "上级政务公开主管部门"
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(
         Organization, verbose_name="机关", on_delete=models.CASCADE, related_name="memberships"
     )
@@ -294,9 +285,7 @@ class Membership(models.Model):
         verbose_name = "岗位"
         verbose_name_plural = "岗位"
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "organization", "role"], name="membership_unique"
-            ),
+            models.UniqueConstraint(fields=["user", "organization", "role"], name="membership_unique"),
             models.CheckConstraint(
                 condition=Q(role__in=["clerk", "reviewer", "supervisor"]), name="membership_role_valid"
             ),
@@ -310,16 +299,10 @@ class AuditEvent(models.Model):
     """Append-only record of every write (who, when, what: old → new)."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     action = models.CharField(max_length=64)
-    organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    report = models.ForeignKey(
-        Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
-    )
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -337,4 +320,3 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
-

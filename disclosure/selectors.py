@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import formats as reg
-from .interchange import SCHEMA_ID, canonical_narrative, format_amount, YUAN_PLACES
+from .interchange import SCHEMA_ID, YUAN_PLACES, canonical_narrative, format_amount
 from .models import Report
 from .rules import Finding, check_document
 

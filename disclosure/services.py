@@ -95,7 +95,9 @@ def _ensure_storable(doc: dict) -> None:
     """Values the database cannot hold are refused whole, not half-imported."""
     bad = RULES["cells.integer"].run(Context(doc))
     if bad:
-        raise InvalidDocument([f.message for f in bad], code="cells", params={"cells": [c for f in bad for c in f.cells]})
+        raise InvalidDocument(
+            [f.message for f in bad], code="cells", params={"cells": [c for f in bad for c in f.cells]}
+        )
     fmt = reg.get_format(doc["format"])
     for spec in fmt.cells():
         if spec.kind == reg.CellKind.AMOUNT:
@@ -140,12 +142,10 @@ def _write_content(report: Report, doc: dict) -> None:
             active.append(ActiveDisclosureRow(report=report, subtable=table.code, row=row.code, **values))
     ActiveDisclosureRow.objects.bulk_create(active)
     ApplicationRow.objects.bulk_create(
-        ApplicationRow(report=report, row=row.code, **doc["applications"][row.code])
-        for row in fmt.applications_rows
+        ApplicationRow(report=report, row=row.code, **doc["applications"][row.code]) for row in fmt.applications_rows
     )
     ReviewRow.objects.bulk_create(
-        ReviewRow(report=report, block=block.code, **doc["reviews"][block.code])
-        for block in fmt.reviews_blocks
+        ReviewRow(report=report, block=block.code, **doc["reviews"][block.code]) for block in fmt.reviews_blocks
     )
     parts = []
     for part in fmt.narrative:

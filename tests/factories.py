@@ -94,7 +94,9 @@ def next_year_of(doc: dict, rng: random.Random | None = None) -> dict:
     if fmt.code == doc["format"] == "2021":
         for row, cells in nxt["active_disclosure"]["art20_1"].items():
             cells["repealed"] = min(cells["repealed"], doc["active_disclosure"]["art20_1"][row]["in_force"])
-            cells["in_force"] = doc["active_disclosure"]["art20_1"][row]["in_force"] + cells["issued"] - cells["repealed"]
+            cells["in_force"] = (
+                doc["active_disclosure"]["art20_1"][row]["in_force"] + cells["issued"] - cells["repealed"]
+            )
     apps = nxt["applications"]
     # Rebuild 上年结转 from last year's 结转, keeping every identity.
     for col in fmt.applicant_columns:

@@ -88,14 +88,23 @@ def test_it_derives_blank_totals_whose_parts_are_known():
 
 def test_it_fills_the_canonical_structure_of_a_partial_draft():
     doc = canonicalize(
-        {"schema": "disclosure-report/1", "format": "2019", "year": 2020,
-         "organization": {"name": "某局", "code": "x", "kind": "department"},
-         "applications": {"granted": {"natural_person": 2}}}
+        {
+            "schema": "disclosure-report/1",
+            "format": "2019",
+            "year": 2020,
+            "organization": {"name": "某局", "code": "x", "kind": "department"},
+            "applications": {"granted": {"natural_person": 2}},
+        }
     )
     assert len(doc["applications"]) == 23
     assert doc["applications"]["granted"] == {
-        "natural_person": 2, "commercial": None, "research": None, "social_welfare": None,
-        "legal_service": None, "other_org": None, "total": None,
+        "natural_person": 2,
+        "commercial": None,
+        "research": None,
+        "social_welfare": None,
+        "legal_service": None,
+        "other_org": None,
+        "total": None,
     }
     assert doc["active_disclosure"]["art20_9"]["unit"] == "万元"
     assert doc["narrative"]["other_matters"] == {"other": ""}
@@ -153,7 +162,10 @@ def test_it_refuses_to_overwrite_an_existing_report_unless_asked(department):
     result = import_document(doc, replace=True)
     assert not result.created
     event = AuditEvent.objects.filter(action="report.imported").first()
-    assert event.data["changes"]["applications.granted.natural_person"][1] == doc["applications"]["granted"]["natural_person"]
+    assert (
+        event.data["changes"]["applications.granted.natural_person"][1]
+        == doc["applications"]["granted"]["natural_person"]
+    )
 
 
 @pytest.mark.django_db

@@ -96,7 +96,9 @@ def test_it_checks_the_total_column_of_each_row(doc):
     assert run("applications.total_column", doc) == []
     doc["applications"]["rejected_repeat"]["total"] += 1
     (finding,) = run("applications.total_column", doc)
-    assert finding.cells == tuple(f"applications.rejected_repeat.{c.code}" for c in reg.FORMATS["2021"].applications_columns)
+    assert finding.cells == tuple(
+        f"applications.rejected_repeat.{c.code}" for c in reg.FORMATS["2021"].applications_columns
+    )
     assert "（五）不予处理2.重复申请" in finding.message
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 
 
 class CellKind(StrEnum):
@@ -144,9 +144,7 @@ class Format:
     @property
     def outcome_rows(self) -> tuple[Row, ...]:
         """The data rows summed by （七）总计: every row under 三、本年度办理结果."""
-        return tuple(
-            r for r in self.applications_rows if r.groups and not r.computed
-        )
+        return tuple(r for r in self.applications_rows if r.groups and not r.computed)
 
     @property
     def applicant_columns(self) -> tuple[Column, ...]:
@@ -228,4 +226,3 @@ class Format:
         block = next(b for b in self.reviews_blocks if b.code == spec.row)
         col = next(c for c in self.reviews_columns if c.code == spec.column)
         return f"{block.label}{col.label}"
-

@@ -25,9 +25,7 @@ FORMAT = Format(
             ),
         ),
         SubTable("art20_5", "第二十条第（五）项", rows=(c.LICENSING,), columns=(DECISIONS,)),
-        SubTable(
-            "art20_6", "第二十条第（六）项", rows=(c.PENALTY, c.COERCION), columns=(DECISIONS,)
-        ),
+        SubTable("art20_6", "第二十条第（六）项", rows=(c.PENALTY, c.COERCION), columns=(DECISIONS,)),
         SubTable(
             "art20_8",
             "第二十条第（八）项",
@@ -59,9 +57,7 @@ FORMAT = Format(
     narrative=(
         *c.OVERVIEW_PARTS,
         c.PROBLEMS,
-        NarrativePart(
-            "other_matters.processing_fee", "收取信息处理费情况", has_amount=True
-        ),
+        NarrativePart("other_matters.processing_fee", "收取信息处理费情况", has_amount=True),
         NarrativePart("other_matters.work_plan", "落实上级年度政务公开工作要点情况"),
         NarrativePart("other_matters.proposals", "人大代表建议和政协提案办理结果公开情况"),
         NarrativePart("other_matters.innovation", "政务公开工作创新情况"),

@@ -13,8 +13,7 @@ from .engine import RULES, SEVERITY_ORDER, Context, Finding, Rule, Severity
 def check_document(doc: dict, previous: dict | None = None) -> list[Finding]:
     """All findings for a canonical document; ``previous`` is last year's, if known."""
     if previous is not None and (
-        previous["organization"]["code"] != doc["organization"]["code"]
-        or previous["year"] != doc["year"] - 1
+        previous["organization"]["code"] != doc["organization"]["code"] or previous["year"] != doc["year"] - 1
     ):
         previous = None  # cross-year rules compare with the same office's last year only
     ctx = Context(doc, previous)

@@ -13,24 +13,24 @@ def _ad(doc: dict, table: str, row: str, column: str):
 
 @rule("cross_year.carried_over", W, needs_previous=True)
 def cross_year_carried_over(ctx: Context):
-    """This year's 上年结转 equals last year's 结转下年度继续办理, per column."""
+    """This year's carried_over equals last year's carried_forward, per column."""
     previous = ctx.previous["applications"]["carried_forward"]
     for col in ctx.fmt.applications_columns:
         now, before = ctx.apps["carried_over"][col.code], previous.get(col.code)
         if known(now, before) and now != before:
             yield (
                 [f"applications.carried_over.{col.code}"],
-                f"“{col.label}”列上年结转为{now}件，但{ctx.previous['year']}年度报告"
-                f"结转下年度继续办理为{before}件。",
+                f"“{col.label}”列上年结转为{now}件，但{ctx.previous['year']}年度报告结转下年度继续办理为{before}件。",
             )
 
 
 @rule("cross_year.in_force", W, needs_previous=True)
 def cross_year_in_force(ctx: Context):
-    """2021 format: 现行有效件数 = last year's + 本年制发 − 本年废止."""
+    """2021 format: in_force = last year's in_force + issued - repealed."""
     if "in_force" not in {c.code for t in ctx.fmt.active_disclosure for c in t.columns}:
         return
     table = ctx.fmt.subtable("art20_1")
+    label = {c.code: c.label for c in table.columns}
     for row in table.rows:
         before = _ad(ctx.previous, "art20_1", row.code, "in_force")
         issued, repealed, now = (_ad(ctx.doc, "art20_1", row.code, c) for c in ("issued", "repealed", "in_force"))
@@ -40,16 +40,17 @@ def cross_year_in_force(ctx: Context):
         if now != expected:
             yield (
                 [f"active_disclosure.art20_1.{row.code}.{c}" for c in ("issued", "repealed", "in_force")],
-                f"“{row.label}”现行有效件数为{now}，按上年{before}件＋本年制发{issued}件"
-                f"－本年废止{repealed}件应为{expected}件；如重新清理统计，请在说明中写明。",
+                f"“{row.label}”{label['in_force']}为{now}，按上年{before}件＋{label['issued']}{issued}件"
+                f"－{label['repealed']}{repealed}件应为{expected}件；如重新清理统计，请在说明中写明。",
             )
 
 
 @rule("cross_year.previous", W, needs_previous=True)
 def cross_year_previous(ctx: Context):
-    """2019 format: 上一年项目数量 = last year's 上一年项目数量 + 本年增/减."""
+    """2019 format: previous = last year's previous + last year's change."""
     for table in ctx.fmt.active_disclosure:
-        if "previous" not in {c.code for c in table.columns}:
+        label = {c.code: c.label for c in table.columns}
+        if "previous" not in label:
             continue
         for row in table.rows:
             now = _ad(ctx.doc, table.code, row.code, "previous")
@@ -58,7 +59,7 @@ def cross_year_previous(ctx: Context):
             if known(now, before, change) and now != before + change:
                 yield (
                     [f"active_disclosure.{table.code}.{row.code}.previous"],
-                    f"{table.caption}“{row.label}”上一年项目数量为{now}，按{ctx.previous['year']}年度报告"
+                    f"{table.caption}“{row.label}”{label['previous']}为{now}，按{ctx.previous['year']}年度报告"
                     f"（{before}{change:+d}）应为{before + change}。",
                 )
 
@@ -72,10 +73,18 @@ OUTLIER_LOW = 0.2
 def cross_year_outlier(ctx: Context):
     """A total that moved by more than ×5 or below ×0.2 against last year (base ≥ 10)."""
     pairs = [
-        (f"applications.{row.code}.total", ctx.apps[row.code]["total"], ctx.previous["applications"].get(row.code, {}).get("total"))
+        (
+            f"applications.{row.code}.total",
+            ctx.apps[row.code]["total"],
+            ctx.previous["applications"].get(row.code, {}).get("total"),
+        )
         for row in ctx.fmt.applications_rows
     ] + [
-        (f"reviews.{block.code}.total", ctx.doc["reviews"][block.code]["total"], ctx.previous["reviews"].get(block.code, {}).get("total"))
+        (
+            f"reviews.{block.code}.total",
+            ctx.doc["reviews"][block.code]["total"],
+            ctx.previous["reviews"].get(block.code, {}).get("total"),
+        )
         for block in ctx.fmt.reviews_blocks
     ]
     for ref, now, before in pairs:

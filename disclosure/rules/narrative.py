@@ -38,8 +38,7 @@ def narrative_required(ctx: Context):
         elif part.min_length > 1 and (text in EMPTY_WORDS or len(text) < part.min_length):
             yield (
                 [part.ref],
-                f"“{part.label}”须写明实际存在的问题和改进情况，不能只写“{text}”"
-                f"（至少{part.min_length}个字）。",
+                f"“{part.label}”须写明实际存在的问题和改进情况，不能只写“{text}”（至少{part.min_length}个字）。",
             )
 
 
@@ -106,10 +105,11 @@ def narrative_numbers(ctx: Context):
                     accepted.add(new + carried)
                 if stated is not None and stated not in accepted:
                     expected = "或".join(str(v) for v in sorted(accepted))
+                    carried_text = f"，上年结转{carried}件" if verb == "受理" and known(carried) else ""
                     yield (
                         [part.ref, "applications.new_received.total"],
                         f"“{part.label}”写“{match.group(0)}”，与表三不符"
-                        f"（本年新收{new}件{'，上年结转' + str(carried) + '件' if verb == '受理' and known(carried) else ''}，"
+                        f"（本年新收{new}件{carried_text}，"
                         f"应为{expected}件）。",
                     )
                 break

@@ -50,9 +50,7 @@ class Command(BaseCommand):
     help = "载入演示数据：演示辖区、五份已发布的年度报告、各角色演示用户和本年度草稿。"
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--password", help="所有演示用户使用此密码（默认为每个用户随机生成并打印）"
-        )
+        parser.add_argument("--password", help="所有演示用户使用此密码（默认为每个用户随机生成并打印）")
 
     @transaction.atomic
     def handle(self, *args, **options):

@@ -17,9 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", help="输出文件；省略时写到标准输出")
 
     def handle(self, *args, **options):
-        report = report_queryset().filter(
-            organization__code=options["org_code"], year=options["year"]
-        ).first()
+        report = report_queryset().filter(organization__code=options["org_code"], year=options["year"]).first()
         if report is None:
             raise CommandError(f"没有找到机关“{options['org_code']}”{options['year']}年度的报告。")
         text = dumps(export_report(report))

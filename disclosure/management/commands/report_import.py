@@ -15,16 +15,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file")
         parser.add_argument("--replace", action="store_true", help="覆盖该机关该年度已有的报告")
-        parser.add_argument(
-            "--published", action="store_true", help="作为已发布的报告导入（历年已公开的报告）"
-        )
+        parser.add_argument("--published", action="store_true", help="作为已发布的报告导入（历年已公开的报告）")
 
     def handle(self, *args, **options):
         status = Report.Status.PUBLISHED if options["published"] else Report.Status.DRAFT
         try:
-            result = import_document(
-                load_document(options["file"]), replace=options["replace"], status=status
-            )
+            result = import_document(load_document(options["file"]), replace=options["replace"], status=status)
         except InvalidDocument as exc:
             for message in exc.messages:
                 self.stderr.write(f"未导入：{message}")
