@@ -5,8 +5,10 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+# texlive-lang-chinese ships FandolFang, the open 仿宋 with full GB 2312
+# coverage; chromium drives the browser tests.
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	fonts-noto-cjk fonts-lxgw-wenkai poppler-utils
+	fonts-noto-cjk fonts-lxgw-wenkai poppler-utils texlive-lang-chinese chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
