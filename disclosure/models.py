@@ -102,6 +102,8 @@ class Report(models.Model):
     # 2019-format 政府集中采购 amount: the statute gives no unit, so we keep it.
     procurement_unit = models.CharField("采购金额单位", max_length=8, default=reg.DEFAULT_PROCUREMENT_UNIT)
     processing_fee_yuan = models.DecimalField("信息处理费（元）", null=True, blank=True, **AMOUNT_DIGITS)
+    # The clerk's written explanation of each warning, by finding key.
+    explanations = models.JSONField("警示说明", default=dict, blank=True)
     # Bumped on every write; a save against a stale version is refused.
     version = models.PositiveIntegerField("版本", default=1)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from . import formats as reg
-from .interchange import SCHEMA_ID, YUAN_PLACES, canonical_narrative, format_amount
+from .formats import Requirement
+from .interchange import SCHEMA_ID, YUAN_PLACES, canonical_narrative, cell_value, format_amount
 from .models import Report
 from .rules import Finding, check_document
 
@@ -92,3 +93,24 @@ def check_report(report: Report) -> list[Finding]:
     """The rules' findings for a stored report, against last year's when known."""
     previous = previous_report(report)
     return check_document(export_report(report), export_report(previous) if previous else None)
+
+
+def completeness(doc: dict) -> float:
+    """Share of the cells and required narrative parts that are filled (0..1)."""
+    fmt = reg.get_format(doc["format"])
+    cells = [cell_value(doc, spec) for spec in fmt.cells() if not spec.computed]
+    government = doc["organization"]["kind"] == "government"
+    parts = [
+        p
+        for p in fmt.narrative
+        if p.requirement == Requirement.ALWAYS or (p.requirement == Requirement.GOVERNMENT and government)
+    ]
+    filled = sum(v is not None for v in cells)
+    for part in parts:
+        node = doc["narrative"]
+        for key in part.path.split("."):
+            node = node.get(key, "") if isinstance(node, dict) else ""
+        text = node.get("text", "") if isinstance(node, dict) else node
+        filled += bool((text or "").strip())
+    total = len(cells) + len(parts)
+    return filled / total if total else 1.0

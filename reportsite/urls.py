@@ -1,9 +1,12 @@
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # The clerk's pages come with the web-entry issue; until then the admin is the app.
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("workspace/", include("disclosure.urls")),
+    path("", RedirectView.as_view(pattern_name="workspace:dashboard", permanent=False)),
 ]

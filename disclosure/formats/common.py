@@ -70,7 +70,8 @@ APPLICATIONS_HEAD_ROWS = (
 )
 
 APPLICATIONS_TAIL_ROWS = (
-    Row("outcome_total", "（七）总计", computed=True),
+    # Printed inside the 三、本年度办理结果 group, but a sum, not an outcome.
+    Row("outcome_total", "（七）总计", computed=True, groups=(OUTCOMES,)),
     Row("carried_forward", "四、结转下年度继续办理"),
 )
 

@@ -27,6 +27,11 @@ class Finding:
     cells: tuple[str, ...]
     message: str
 
+    @property
+    def key(self) -> str:
+        """Stable identity of a finding, for the clerk's explanation of a warning."""
+        return f"{self.rule}:{','.join(self.cells)}"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "severity": str(self.severity),

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "workspace"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("<slug:org_code>/new/", views.create, name="create"),
+    path("<slug:org_code>/<int:year>/save/", views.autosave, name="autosave"),
+    path("<slug:org_code>/<int:year>/no-applications/", views.no_applications, name="no_applications"),
+    path("<slug:org_code>/<int:year>/explain/", views.explain, name="explain"),
+    path("<slug:org_code>/<int:year>/submit/", views.submit, name="submit"),
+    path("<slug:org_code>/<int:year>/<slug:step_code>/", views.step_view, name="step"),
+]
