@@ -10,6 +10,6 @@ urlpatterns = [
     path("<slug:org_code>/<int:year>/save/", views.autosave, name="autosave"),
     path("<slug:org_code>/<int:year>/no-applications/", views.no_applications, name="no_applications"),
     path("<slug:org_code>/<int:year>/explain/", views.explain, name="explain"),
-    path("<slug:org_code>/<int:year>/submit/", views.submit, name="submit"),
+    path("<slug:org_code>/<int:year>/submission/", views.submit, name="submit"),
     path("<slug:org_code>/<int:year>/<slug:step_code>/", views.step_view, name="step"),
 ]

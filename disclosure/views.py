@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import permissions, services, workflow
 from .calendar import current_report_year, deadline
+from .formats import FIRST_YEAR
 from .layout import active_disclosure_grids, applications_grid, reviews_grid
 from .models import Report
 from .rules import Finding, Severity
@@ -53,9 +54,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 }
             )
         due = deadline(year, government_level=False)
+        existing = {item["report"].year for item in reports}
         offices.append(
             {
                 "org": org,
+                "missing_years": [y for y in range(year - 1, FIRST_YEAR - 1, -1) if y not in existing],
                 "reports": reports,
                 "current": next((r for r in reports if r["report"].year == year), None),
                 "days_left": (due - today).days,
@@ -70,7 +73,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def create(request: HttpRequest, org_code: str) -> HttpResponse:
     org = permissions.clerk_organization(request.user, org_code)
-    year = current_report_year(timezone.localdate())
+    current = current_report_year(timezone.localdate())
+    try:
+        # A late office writes an earlier year (补报); never a future one.
+        year = int(request.POST.get("year") or current)
+    except ValueError:
+        year = 0
+    if not FIRST_YEAR <= year <= current:
+        messages.error(request, f"只能创建{FIRST_YEAR}年至{current}年的年度报告。")
+        return redirect("workspace:dashboard")
     report = Report.objects.filter(organization=org, year=year).first()
     if report is None:
         report = services.create_report(org, year, actor=request.user)
