@@ -23,6 +23,7 @@ from .calendar import current_report_year, deadline
 from .formats import FIRST_YEAR
 from .layout import active_disclosure_grids, applications_grid, reviews_grid
 from .models import Report
+from .pdf.presentation import report_context
 from .rules import Finding, Severity
 from .selectors import check_report, completeness, export_report, previous_report
 from .wizard import BASIC, PREVIEW, SUBMIT, Step, step_of_ref, step_parts, steps
@@ -176,7 +177,8 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
     elif step.section == "reviews":
         context["grid"] = reviews_grid(fmt).fill(values)
     if step.code == PREVIEW:
-        context["document"] = doc
+        # The same template and presentation as the PDF, marked as a draft.
+        context["preview"] = report_context(doc, draft=True, revision=report.version)["report"]
     context["grid_config"] = {
         "applicant": [c.code for c in fmt.applicant_columns],
         "columns": [c.code for c in fmt.applications_columns],

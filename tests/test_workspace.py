@@ -278,3 +278,29 @@ def test_it_makes_a_submitted_report_read_only(owner, report):
     assert response.status_code == 409 and "不能修改" in response.json()["message"]
     page = owner.get(reverse("workspace:step", args=["test-org", YEAR, "applications"]))
     assert "<fieldset disabled>" in page.text
+
+
+def test_it_prefills_2019_item_counts_from_last_year(office):
+    from disclosure.services import create_report, prefill_from_previous
+
+    last = balanced_document("2019", year=2019, org_code="test-org")
+    import_document(last, status=Report.Status.PUBLISHED)
+    report = create_report(office, 2020)
+    prefill_from_previous(report, actor=None)
+    doc = export_report(report)
+    before = last["active_disclosure"]["art20_6"]["penalty"]
+    assert doc["active_disclosure"]["art20_6"]["penalty"]["previous"] == before["previous"] + before["change"]
+    assert doc["active_disclosure"]["art20_6"]["penalty"]["decisions"] is None
+    assert doc["applications"]["carried_over"]["research"] == last["applications"]["carried_forward"]["research"]
+
+
+def test_it_suggests_the_stock_in_force_and_offers_last_years_text(owner, office):
+    last = balanced_document("2021", year=2021, org_code="test-org")
+    import_document(last, status=Report.Status.PUBLISHED)
+    import_document(balanced_document("2021", year=2022, org_code="test-org"))
+    args = ["test-org", 2022]
+    page = owner.get(reverse("workspace:step", args=[*args, "active_disclosure"]))
+    stock = last["active_disclosure"]["art20_1"]["regulations"]["in_force"]
+    assert f'data-ref="active_disclosure.art20_1.regulations.in_force" data-last="{stock}"' in page.text
+    overview = owner.get(reverse("workspace:step", args=[*args, "overview"]))
+    assert "引用上年内容" in overview.text and last["narrative"]["overview"]["platform"] in overview.text

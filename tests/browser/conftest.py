@@ -1,0 +1,72 @@
+"""Browser tests: Playwright drives Debian's /usr/bin/chromium (never a downloaded browser)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# The probe's flags: no sandbox as root, no background traffic on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    setattr(item, f"rep_{call.when}", outcome.get_result())
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium package.")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the
+    # tests make between browser steps are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Shots:
+    """A screenshot after every step; kept only when the test fails."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        self.pages = []
+
+    def __call__(self, page, name: str) -> None:
+        self.count += 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def shots(request):
+    folder = ARTIFACTS / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    recorder = Shots(folder)
+    yield recorder
+    failed = getattr(request.node, "rep_call", None) is None or request.node.rep_call.failed
+    if not failed:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        for page in recorder.pages:  # the state at the moment of failure
+            try:
+                recorder(page, "failure")
+            except Exception:  # noqa: BLE001 - the page may be gone; keep the earlier shots
+                pass
