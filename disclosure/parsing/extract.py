@@ -1,0 +1,424 @@
+"""Turn a file into lines: paragraphs and table rows, in reading order.
+
+Every input kind (plain text in its many layouts, HTML, .docx, PDF, .xlsx)
+becomes the same thing: a list of ``Line``. A table row keeps its cells; a
+position covered by a merged cell (rowspan/colspan, Word's vMerge/gridSpan,
+pdfplumber's None) is ``None`` — distinct from an empty cell ``""`` — so that
+a blank cell can still be placed by position.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from itertools import count
+
+from ..interchange import InvalidDocument
+from .files import Source, check_zip, decode_text, open_workbook
+
+SPAN = None  # a grid position covered by a merged cell
+
+
+@dataclass
+class Line:
+    cells: list[str | None]
+    table: bool = False
+    heading: int = 0  # markdown # level or Word heading level; 0 for body text
+    row: int = 0  # printed row identity (several text lines may form one row)
+    where: str = ""  # for messages: 第12行, 第2页
+    # PDF only: layout says a paragraph starts here / the previous one ended.
+    para_start: bool | None = None
+    para_end: bool | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        parts = [c for c in self.cells if c]
+        return (" ".join(parts) if self.table else "".join(parts)).strip()
+
+    @property
+    def blank(self) -> bool:
+        return not any(c and c.strip() for c in self.cells)
+
+
+_ROW_IDS = count(1)
+
+
+def _row_id() -> int:
+    return next(_ROW_IDS)
+
+
+# Page furniture that text exports leave inside tables and paragraphs.
+PAGE_NUMBER = re.compile(
+    r"^\s*(?:[-—–－]+\s*\d{1,4}\s*[-—–－]+|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
+    r"|\d{1,4}\s*/\s*\d{1,4}|page\s*\d{1,4}(?:\s*of\s*\d{1,4})?)\s*$",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+")
+
+
+def _pipe_cells(raw: str) -> list[str]:
+    stripped = raw.strip()
+    parts = stripped.split("|")
+    if stripped.startswith("|"):
+        parts = parts[1:]
+    if stripped.endswith("|") and parts:
+        parts = parts[:-1]
+    return parts or [""]
+
+
+def from_text(text: str) -> list[Line]:
+    """Plain text: markdown headings, tab-separated rows, one cell per line, pipe rows."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    raw_lines: list[tuple[int, str, bool]] = []  # (line number, text, next to a form feed)
+    for number, raw in enumerate(text.split("\n"), 1):
+        pieces = raw.split("\f")
+        for piece in pieces:
+            raw_lines.append((number, piece, len(pieces) > 1))
+    lines: list[Line] = []
+    previous_cell_line = False
+    row = 0
+    for number, raw, near_break in raw_lines:
+        where = f"第{number}行"
+        if PAGE_NUMBER.match(raw) or (near_break and re.fullmatch(r"\s*\d{1,4}\s*", raw)):
+            continue  # a page number, not a value
+        if not raw.strip():
+            lines.append(Line([""], where=where))
+            previous_cell_line = False
+            continue
+        heading = 0
+        match = _HEADING.match(raw)
+        if match:
+            heading = len(match.group(1))
+            raw = raw[match.end() :]
+        if "\t" in raw or "|" in raw:
+            cells = raw.split("\t") if "\t" in raw else _pipe_cells(raw)
+            # "\tlabel" one cell per line: consecutive lines form one printed row.
+            cell_line = raw.startswith("\t") and len(cells) == 2
+            if not (cell_line and previous_cell_line):
+                row = _row_id()
+            previous_cell_line = cell_line
+            lines.append(Line(cells, table=True, heading=heading, row=row, where=where))
+        else:
+            previous_cell_line = False
+            lines.append(Line([raw], heading=heading, row=_row_id(), where=where))
+    return lines
+
+
+# -- HTML -----------------------------------------------------------------
+
+_BLOCK_TAGS = {
+    "p", "div", "li", "ul", "ol", "section", "article", "blockquote", "pre", "dd", "dt", "dl", "center",
+    "header", "footer", "main", "caption", "figcaption", "figure", "form", "address", "body", "nav", "aside",
+    "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "hr",
+}  # fmt: skip
+_SKIP_TAGS = {"script", "style", "head", "noscript", "template", "title", "meta", "link"}
+_CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
+# A line break between two ideographs is no space (CSS Text: segment break transformation).
+_CJK_BREAK = re.compile(rf"(?<={_CJK})[ \t]*\n\s*(?={_CJK})")
+
+
+def _clean_html_text(text: str) -> str:
+    text = _CJK_BREAK.sub("", text.replace("\xa0", " "))
+    return re.sub(r"[ \t\r\n\f]+", " ", text).strip()
+
+
+def _tag(el) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+def _has_block(el) -> bool:
+    return any(_tag(d) in _BLOCK_TAGS for d in el.iterdescendants())
+
+
+def _html_cell_text(cell) -> str:
+    for br in cell.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    return _clean_html_text(cell.text_content())
+
+
+def _grid(rows: list[list[tuple[str, int, int]]]) -> list[list[str | None]]:
+    """Expand (text, rowspan, colspan) rows into a grid with SPAN where merged cells reach."""
+    grid: dict[tuple[int, int], str | None] = {}
+    for r, cells in enumerate(rows):
+        c = 0
+        for text, rowspan, colspan in cells:
+            while (r, c) in grid:
+                c += 1
+            for dr in range(rowspan):
+                for dc in range(colspan):
+                    grid[(r + dr, c + dc)] = text if (dr, dc) == (0, 0) else SPAN
+            c += colspan
+    out = []
+    for r in range(len(rows)):
+        cols = [c for (rr, c) in grid if rr == r]
+        width = max(cols) + 1 if cols else 0
+        out.append([grid.get((r, c), "") for c in range(width)])
+    return out
+
+
+def _span(value: str | None, limit: int) -> int:
+    try:
+        return max(1, min(int(str(value).strip() or 1), limit))
+    except ValueError:
+        return 1
+
+
+def _html_table(table) -> list[Line]:
+    rows = []
+    for tr in table.iter("tr"):
+        if next((a for a in tr.iterancestors() if _tag(a) == "table"), None) is not table:
+            continue  # a row of a nested table
+        cells = [
+            (_html_cell_text(td), _span(td.get("rowspan"), 200), _span(td.get("colspan"), 60))
+            for td in tr
+            if _tag(td) in ("td", "th")
+        ]
+        rows.append(cells)
+    return [Line(cells, table=True, row=_row_id(), where="表格") for cells in _grid(rows)]
+
+
+def from_html(data: bytes) -> list[Line]:
+    import lxml.etree
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(data)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise InvalidDocument(f"网页文件无法解析（{exc}）。", code="corrupted") from None
+    lines: list[Line] = []
+
+    def flush(buffer: list[str], heading: int = 0) -> None:
+        text = _clean_html_text("".join(buffer))
+        buffer.clear()
+        if text:
+            lines.append(Line([text], heading=heading, row=_row_id(), where="网页"))
+
+    def walk(el) -> None:
+        tag = _tag(el)
+        if tag in _SKIP_TAGS or not tag:
+            return
+        if tag == "table":
+            lines.extend(_html_table(el))
+            return
+        heading = int(tag[1]) if re.fullmatch(r"h[1-6]", tag) else 0
+        if not _has_block(el):
+            for br in el.iter("br"):
+                br.tail = "\n" + (br.tail or "")
+            if heading:
+                flush([el.text_content()], heading)
+            else:
+                for piece in el.text_content().split("\n"):
+                    flush([piece])
+            return
+        buffer = [el.text or ""]
+        for child in el:
+            ctag = _tag(child)
+            if ctag in _BLOCK_TAGS or (ctag and _has_block(child)):
+                flush(buffer, heading)
+                walk(child)
+            elif ctag == "br":
+                flush(buffer, heading)
+            elif ctag not in _SKIP_TAGS:
+                buffer.append(child.text_content() if ctag else "")
+            buffer.append(child.tail or "")
+        flush(buffer, heading)
+
+    body = root.find("body")
+    walk(body if body is not None else root)
+    return lines
+
+
+# -- Word -----------------------------------------------------------------
+
+
+def _docx_heading(paragraph) -> int:
+    try:
+        name = (paragraph.style.name or "").lower()
+    except (KeyError, ValueError, AttributeError):
+        name = ""
+    if name == "title":
+        return 1
+    match = re.match(r"^(?:heading|标题)\s*(\d)", name)
+    if match:
+        return int(match.group(1))
+    return 0
+
+
+def from_docx(data: bytes, name: str) -> list[Line]:
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.table import _Cell
+    from docx.text.paragraph import Paragraph
+
+    check_zip(data, name)
+    try:
+        document = Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises many kinds on a damaged package
+        raise InvalidDocument(
+            f"Word 文件“{name}”已损坏，无法打开（{type(exc).__name__}）。请在 Word/WPS 中打开后重新保存再上传。",
+            code="corrupted",
+        ) from None
+    lines: list[Line] = []
+
+    def table(tbl) -> None:
+        for tr in tbl.tr_lst:
+            cells: list[str | None] = []
+            for tc in tr.tc_lst:
+                span = tc.grid_span
+                if tc.vMerge == "continue":
+                    cells.extend([SPAN] * span)
+                    continue
+                text = "\n".join(p.text for p in _Cell(tc, document).paragraphs).strip()
+                cells.append(text)
+                cells.extend([SPAN] * (span - 1))
+            lines.append(Line(cells, table=True, row=_row_id(), where="Word 表格"))
+
+    def walk(container) -> None:
+        for child in container.iterchildren():
+            if child.tag == qn("w:p"):
+                paragraph = Paragraph(child, document)
+                for piece in paragraph.text.split("\n"):
+                    lines.append(Line([piece], heading=_docx_heading(paragraph), row=_row_id(), where="Word"))
+            elif child.tag == qn("w:tbl"):
+                table(child)
+            elif child.tag == qn("w:sdt"):
+                content = child.find(qn("w:sdtContent"))
+                if content is not None:
+                    walk(content)
+
+    walk(document.element.body)
+    return lines
+
+
+# -- PDF ------------------------------------------------------------------
+
+
+def _refuse_encrypted_pdf(data: bytes, name: str) -> None:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        encrypted = reader.is_encrypted
+        if encrypted and reader.decrypt(""):
+            encrypted = False  # an owner password only: readable without one
+    except PyPdfError as exc:
+        raise InvalidDocument(
+            f"PDF 文件“{name}”已损坏或不完整，无法打开（{exc}）。请重新导出或下载后再上传。", code="corrupted"
+        ) from None
+    except Exception as exc:  # pypdf fails in many ways on garbage
+        raise InvalidDocument(
+            f"PDF 文件“{name}”已损坏或不完整，无法打开（{type(exc).__name__}）。", code="corrupted"
+        ) from None
+    if encrypted:
+        raise InvalidDocument(
+            f"PDF 文件“{name}”设置了打开密码，系统无法读取。请提供未加密的 PDF 或 Word 文件。", code="encrypted"
+        )
+
+
+def from_pdf(data: bytes, name: str) -> list[Line]:
+    import pdfplumber
+
+    _refuse_encrypted_pdf(data, name)
+    lines: list[Line] = []
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except Exception as exc:  # pdfminer's errors are many and unrelated
+        raise InvalidDocument(f"PDF 文件“{name}”已损坏，无法打开（{type(exc).__name__}）。", code="corrupted") from None
+    with pdf:
+        try:
+            for page_no, page in enumerate(pdf.pages, 1):
+                lines.extend(_pdf_page(page, page_no))
+        except InvalidDocument:
+            raise
+        except Exception as exc:
+            raise InvalidDocument(
+                f"PDF 文件“{name}”内容损坏，无法读取（{type(exc).__name__}）。", code="corrupted"
+            ) from None
+    if not any(not line.blank for line in lines):
+        raise InvalidDocument(
+            f"PDF 文件“{name}”里没有可提取的文字，可能是扫描件或图片。请提供文字版 PDF 或 Word 文件。",
+            code="no_text",
+        )
+    return lines
+
+
+def _pdf_page(page, page_no: int) -> list[Line]:
+    where = f"第{page_no}页"
+    tables = page.find_tables()
+    boxes = [t.bbox for t in tables]
+
+    def outside(obj) -> bool:
+        if obj.get("object_type") != "char":
+            return True
+        cx, cy = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+        return not any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes)
+
+    items: list[tuple[float, int, list[Line]]] = []
+    for found in tables:
+        rows = [Line(list(r), table=True, row=_row_id(), where=where) for r in found.extract()]
+        items.append((found.bbox[1], 0, rows))
+    text_lines = [t for t in page.filter(outside).extract_text_lines() if t["text"].strip()]
+    body = [t for t in text_lines if not PAGE_NUMBER.match(t["text"])]
+    # A bare number in the bottom margin is the page number.
+    body = [t for t in body if not (t["top"] > page.height * 0.88 and re.fullmatch(r"\s*\d{1,4}\s*", t["text"]))]
+    if body:
+        left = min(t["x0"] for t in body)
+        right = max(t["x1"] for t in body)
+    for t in body:
+        size = max(t["bottom"] - t["top"], 1.0)
+        line = Line([t["text"]], row=_row_id(), where=where)
+        line.para_start = t["x0"] > left + 0.8 * size
+        line.para_end = t["x1"] < right - 1.5 * size
+        items.append((t["top"], 1, [line]))
+    items.sort(key=lambda item: (item[0], item[1]))
+    return [line for _, _, group in items for line in group]
+
+
+# -- Excel ----------------------------------------------------------------
+
+
+def from_xlsx(data: bytes, name: str) -> list[Line]:
+    workbook = open_workbook(data, name)
+    lines: list[Line] = []
+    for sheet in workbook.worksheets:
+        if sheet.sheet_state != "visible":
+            continue
+        lines.append(Line([sheet.title], heading=1, row=_row_id(), where=sheet.title))
+        covered = set()
+        for merged in sheet.merged_cells.ranges:
+            for r in range(merged.min_row, merged.max_row + 1):
+                for c in range(merged.min_col, merged.max_col + 1):
+                    if (r, c) != (merged.min_row, merged.min_col):
+                        covered.add((r, c))
+        hidden_cols = {key for key, dim in sheet.column_dimensions.items() if dim.hidden}
+        for row in sheet.iter_rows():
+            if not row or sheet.row_dimensions[row[0].row].hidden:
+                continue
+            cells: list[str | None] = []
+            for cell in row:
+                if getattr(cell, "column_letter", None) in hidden_cols:
+                    continue
+                if (cell.row, cell.column) in covered:
+                    cells.append(SPAN)
+                else:
+                    cells.append("" if cell.value is None else str(cell.value))
+            if any(c for c in cells):
+                lines.append(Line(cells, table=True, row=_row_id(), where=f"{sheet.title}!{row[0].row}"))
+    return lines
+
+
+def extract(source: Source) -> list[Line]:
+    if source.kind == "text":
+        return from_text(decode_text(source.data, source.filename))
+    if source.kind == "html":
+        return from_html(source.data)
+    if source.kind == "docx":
+        return from_docx(source.data, source.filename)
+    if source.kind == "pdf":
+        return from_pdf(source.data, source.filename)
+    if source.kind == "xlsx":
+        return from_xlsx(source.data, source.filename)
+    raise InvalidDocument(f"不支持的文件类型：{source.kind}", code="wrong_type")  # pragma: no cover

@@ -1,0 +1,173 @@
+"""parse_report: a published report (text, HTML, .docx, PDF, .xlsx) → interchange document."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from .. import formats as reg
+from ..formats import Format
+from ..interchange import SCHEMA_ID, InvalidDocument, YUAN_PLACES, canonicalize, format_amount, parse_amount
+from . import narrative as nar
+from .extract import Line, extract
+from .files import load_source
+from .labels import key
+from .result import ParseResult, Problem
+from .tables import read_tables, tokens_of
+
+GOVERNMENT_SUFFIX = "人民政府"
+# Layouts whose lines are physical lines: a paragraph may be cut by a break.
+BROKEN_LINES = {"text", "pdf"}
+
+
+def derive_org_code(name: str) -> str:
+    """A stable, slug-like organization code for a name: ``org-`` + 10 hex digits.
+
+    The digits are the start of the SHA-1 of the name's match key (NFKC, no
+    spaces or punctuation), so the same office always gets the same code and
+    printing variants (full-width brackets, spaces) do not change it. Give a
+    code explicitly (``--code``) to use a readable one.
+    """
+    return "org-" + hashlib.sha1(key(name).encode("utf-8")).hexdigest()[:10]
+
+
+def org_kind(name: str) -> str:
+    return "government" if name.strip().endswith(GOVERNMENT_SUFFIX) else "department"
+
+
+def _set(node: dict, path: str, value) -> None:
+    *parents, leaf = path.split(".")
+    for name in parents:
+        node = node.setdefault(name, {})
+    node[leaf] = value
+
+
+def _choose_format(year: int | None, evidence: dict[str, int], problems: list[Problem]) -> tuple[Format, int]:
+    by_labels = max(evidence, key=lambda code: evidence[code]) if any(evidence.values()) else None
+    if year is None:
+        raise InvalidDocument(
+            "无法从文件中确定报告年度（标题里没有“XXXX年”）。请用 --year 指定年度。",
+            code="no_year",
+            params={"format_by_labels": by_labels},
+        )
+    try:
+        fmt = reg.format_for_year(year)
+    except reg.UnknownFormat:
+        raise InvalidDocument(
+            f"{year}年没有适用的年度报告格式（最早为{reg.FIRST_YEAR}年）。", code="no_format", params={"year": year}
+        ) from None
+    if by_labels and by_labels != fmt.code and evidence[by_labels] > evidence.get(fmt.code, 0):
+        problems.append(
+            Problem(
+                "format_conflict",
+                f"{year}年度应使用{fmt.code}格式（{fmt.document}），但表格标签更像{by_labels}格式；"
+                f"已按{fmt.code}格式识别，对不上的单元格留空。",
+            )
+        )
+    return fmt, year
+
+
+def parse_lines(
+    lines: list[Line],
+    *,
+    kind: str,
+    year: int | None = None,
+    org_name: str | None = None,
+    org_code: str | None = None,
+) -> ParseResult:
+    """The parse proper, on lines from any extractor."""
+    problems: list[Problem] = []
+    join_broken = kind in BROKEN_LINES
+    # Section titles are the same in every format; the latest registry entry serves to split.
+    probe = max(reg.FORMATS.values(), key=lambda f: f.first_year)
+    layout = nar.split_sections(lines, probe)
+    header = nar.read_header(layout.head, join_broken)
+    preamble_text = nar.join(header.preamble)
+    title = header.title or nar.title_from_text(preamble_text)
+    tokens = tokens_of(layout.table_lines, layout.markers)
+    if not tokens and not layout.narrative:
+        raise InvalidDocument(
+            "文件中没有找到年度报告的表格或章节（如“一、总体情况”“二、主动公开政府信息情况”）。"
+            "请确认上传的是政府信息公开工作年度报告。",
+            code="not_a_report",
+        )
+    first_pass = read_tables(probe, tokens)
+    fmt, year = _choose_format(
+        year or nar.title_year(title) or nar.title_year(preamble_text), first_pass.evidence, problems
+    )
+    tables = first_pass if fmt is probe else read_tables(fmt, tokens)
+    problems += tables.problems
+
+    # The last section carries the signature and the date.
+    last = next((code for code in reversed(nar.NARRATIVE_SECTIONS) if code in layout.narrative), None)
+    signature, issued = "", None
+    if last is not None:
+        layout.narrative[last], signature, issued = nar.take_signature(layout.narrative[last])
+
+    name = (org_name or "").strip() or nar.name_from_title(title) or signature
+    if not name and header.subtitles:
+        texts = [preamble_text] + [line.text for lines_ in layout.narrative.values() for line in lines_]
+        name = nar.expand_name(header.subtitles[0], texts)
+    if not name:
+        raise InvalidDocument(
+            "无法从文件中确定发布机关的名称。请用 --org 指定机关名称。", code="no_organization", params={"year": year}
+        )
+    if title and not key(title).startswith(key(name)) and re.match(r"^\s*(?:19|20)\d{2}", title):
+        title = name + title  # 2020年度政府信息公开工作报告 under the subtitle 区招商局
+
+    narrative: dict = {}
+    _set(narrative, "preamble", preamble_text)
+    for path, text in nar.overview(fmt, nar.paragraphs(layout.narrative.get("overview", []), join_broken)).items():
+        _set(narrative, path, text)
+    _set(narrative, "problems", nar.join(nar.paragraphs(layout.narrative.get("problems", []), join_broken)))
+    matters = nar.other_matters(fmt, nar.paragraphs(layout.narrative.get("other_matters", []), join_broken))
+    for part in fmt.narrative:
+        if not part.path.startswith("other_matters."):
+            continue
+        text = matters.get(part.path, "")
+        if part.has_amount:
+            amount = nar.fee_amount(text)
+            _set(narrative, part.path, {"amount_yuan": format_amount(parse_amount(amount), YUAN_PLACES), "text": text})
+        else:
+            _set(narrative, part.path, text)
+    for code in nar.NARRATIVE_SECTIONS:
+        if code not in layout.narrative:
+            section = fmt.section(code)
+            problems.append(Problem("section_missing", f"没有找到“{section.title}”这一部分，相应文字留空。"))
+
+    document = {
+        "schema": SCHEMA_ID,
+        "format": fmt.code,
+        "year": year,
+        "organization": {"name": name, "code": org_code or derive_org_code(name), "kind": org_kind(name)},
+        "title": title,
+        "issued_on": issued.isoformat() if issued else None,
+        "narrative": narrative,
+    }
+    for ref, value in tables.cells.items():
+        _set(document, ref, value)
+    for table in fmt.active_disclosure:
+        if table.has_unit:
+            document["active_disclosure"][table.code]["unit"] = tables.unit or reg.DEFAULT_PROCUREMENT_UNIT
+    return ParseResult(document=canonicalize(document), problems=problems, kind=kind)
+
+
+def parse_report(
+    source: str | Path | bytes,
+    *,
+    filename: str | None = None,
+    year: int | None = None,
+    org_name: str | None = None,
+    org_code: str | None = None,
+) -> ParseResult:
+    """Read a published report and map it to a ``disclosure-report/1`` document.
+
+    ``source`` is a path or the file's bytes (then ``filename`` tells its
+    name). Raises ``InvalidDocument`` (with a ``code``) when the file cannot
+    be read at all; otherwise every cell that could not be placed is null in
+    the document and named in ``problems``.
+    """
+    src = load_source(source, filename)
+    lines = extract(src)
+    return parse_lines(lines, kind=src.kind, year=year, org_name=org_name, org_code=org_code)

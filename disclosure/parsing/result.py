@@ -1,0 +1,47 @@
+"""What a parse returns: the document, and what could not be placed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import formats as reg
+from ..interchange import cell_value
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the parser could not place or had to note, in Chinese for the clerk.
+
+    Codes: ``row_missing`` (a row's label was not found), ``row_empty`` (the
+    label is printed without numbers), ``cells_not_applicable`` (printed as
+    / - — 不适用), ``cells_blank`` (an empty cell), ``column_missing`` (a
+    header lacks a column), ``numbers_left_over`` (numbers that belong to no
+    cell), ``not_whole`` (a fraction in a count cell), ``unit_converted``,
+    ``format_conflict``, ``section_missing``, ``year_guessed``.
+    """
+
+    code: str
+    message: str
+    cells: tuple[str, ...] = ()
+    where: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "cells": list(self.cells), "where": self.where}
+
+
+@dataclass
+class ParseResult:
+    document: dict
+    problems: list[Problem] = field(default_factory=list)
+    kind: str = ""  # the file kind that was read: text, html, docx, pdf, xlsx
+
+    @property
+    def missing_cells(self) -> list[str]:
+        """Refs of every statutory cell that came out null, in printed order."""
+        fmt = reg.get_format(self.document["format"])
+        return [spec.ref for spec in fmt.cells() if cell_value(self.document, spec) is None]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing_cells
