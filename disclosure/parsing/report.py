@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import formats as reg
 from ..formats import Format
-from ..interchange import SCHEMA_ID, InvalidDocument, YUAN_PLACES, canonicalize, format_amount, parse_amount
+from ..interchange import SCHEMA_ID, YUAN_PLACES, InvalidDocument, canonicalize, format_amount, parse_amount
 from . import narrative as nar
 from .extract import Line, extract
 from .files import load_source
