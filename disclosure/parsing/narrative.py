@@ -304,7 +304,7 @@ def expand_name(short: str, texts: list[str]) -> str:
 
 def _topic_aliases(labels: dict[str, str]) -> dict[str, list[str]]:
     """Match keys for each topic: its label, the label without words it shares with
-    another topic's label (政府信息管理 → 管理), and the pieces of a compound label."""
+    another topic's label (a 政府信息… label → its last words), and the pieces of a compound label."""
     keys = {path: key(label) for path, label in labels.items()}
     aliases: dict[str, list[str]] = {}
     for path, core in keys.items():

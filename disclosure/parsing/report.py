@@ -88,7 +88,7 @@ def parse_lines(
     tokens = tokens_of(layout.table_lines, layout.markers)
     if not tokens and not layout.narrative:
         raise InvalidDocument(
-            "文件中没有找到年度报告的表格或章节（如“一、总体情况”“二、主动公开政府信息情况”）。"
+            f"文件中没有找到年度报告的表格或章节（如“{probe.sections[0].title}”“{probe.sections[1].title}”）。"
             "请确认上传的是政府信息公开工作年度报告。",
             code="not_a_report",
         )

@@ -26,7 +26,7 @@ from .values import Cell, Kind, read_cell
 
 SEGMENTS = ("active_disclosure", "applications", "reviews")
 _UNIT = re.compile(r"(?:单位[:：]?\s*|[(（]\s*)(万元|元)")
-# Where a numbering prefix may start inside a cell: "(三)不予公开 1.属于国家秘密".
+# Where a numbering prefix may start inside a cell holding a group label and a row label.
 _INNER_NUMBERING = re.compile(r"(?:\d+\s*[.、]|[(（]\s*[一二三四五六七八九十]+\s*[)）]|[一二三四五六七八九十]+、)")
 
 
@@ -206,7 +206,7 @@ class TableReader:
         candidates = [(lab, i) for lab, i in labels if i >= start]
         top, found = best(printed, candidates)
         if found is None or top < 0.85:
-            # "(三) 不予公开 1.属于国家秘密": a group label and a row label in one cell.
+            # "(三) 不予公开 1.…": a group label and a row label in one cell.
             for match in _INNER_NUMBERING.finditer(printed.text):
                 if match.start() == 0:
                     continue
