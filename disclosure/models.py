@@ -322,3 +322,89 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
+
+
+class Revision(models.Model):
+    """A frozen snapshot (interchange JSON) taken at each submission and publication."""
+
+    class Event(models.TextChoices):
+        SUBMISSION = "submission", "提交"
+        PUBLICATION = "publication", "发布"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField("修订号")
+    event = models.CharField("事件", max_length=16, choices=Event.choices)
+    document = models.JSONField("快照")
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = "修订快照"
+        verbose_name_plural = "修订快照"
+        ordering = ["report", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "number"], name="revision_number_unique"),
+            models.CheckConstraint(condition=Q(event__in=["submission", "publication"]), name="revision_event_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} 第{self.number}稿"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Revisions are frozen.")
+        super().save(*args, **kwargs)
+
+
+class Publication(models.Model):
+    """A published revision: its official PDF and JSON, rendered once, never changed."""
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="publications")
+    number = models.PositiveIntegerField("公开版本")  # r1, r2… as the public sees them
+    revision = models.OneToOneField(Revision, on_delete=models.PROTECT, related_name="publication")
+    pdf = models.FileField(upload_to="published/")
+    data = models.FileField(upload_to="published/")
+    pdf_sha256 = models.CharField(max_length=64)
+    data_sha256 = models.CharField(max_length=64)
+    published_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = "已发布版本"
+        verbose_name_plural = "已发布版本"
+        ordering = ["report", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "number"], name="publication_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} r{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Publications never change.")
+        super().save(*args, **kwargs)
+
+
+class Comment(models.Model):
+    """A reviewer's or clerk's comment anchored to a section, a part or a cell; threaded."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="comments")
+    # A cell ref (applications.granted.total), narrative ref, or section code.
+    anchor = models.CharField("位置", max_length=128)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    body = models.TextField("意见")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "审核意见"
+        verbose_name_plural = "审核意见"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.anchor}: {self.body[:20]}"

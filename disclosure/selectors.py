@@ -114,3 +114,31 @@ def completeness(doc: dict) -> float:
         filled += bool((text or "").strip())
     total = len(cells) + len(parts)
     return filled / total if total else 1.0
+
+
+def anchor_label(report: Report, anchor: str) -> str:
+    """A reader's name for where a comment sits."""
+    fmt = report.spec
+    if anchor == "report":
+        return "整份报告"
+    section = next((s for s in fmt.sections if s.code == anchor), None)
+    if section is not None:
+        return section.title
+    try:
+        return fmt.label_of(anchor)
+    except KeyError:
+        return anchor
+
+
+def comment_threads(report: Report) -> list[dict]:
+    """Top-level comments with their replies and a reader's name for their place."""
+    comments = list(report.comments.select_related("author", "resolved_by"))
+    replies: dict[int, list] = {}
+    for c in comments:
+        if c.parent_id:
+            replies.setdefault(c.parent_id, []).append(c)
+    return [
+        {"comment": c, "replies": replies.get(c.pk, []), "label": anchor_label(report, c.anchor)}
+        for c in comments
+        if not c.parent_id
+    ]

@@ -25,7 +25,7 @@ from .layout import active_disclosure_grids, applications_grid, reviews_grid
 from .models import Report
 from .pdf.presentation import report_context
 from .rules import Finding, Severity
-from .selectors import check_report, completeness, export_report, previous_report
+from .selectors import check_report, comment_threads, completeness, export_report, previous_report
 from .wizard import BASIC, PREVIEW, SUBMIT, Step, step_of_ref, step_parts, steps
 
 FEE_AMOUNT_REF = f"narrative.{services.FEE_AMOUNT}"
@@ -54,7 +54,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     "warnings": sum(f.severity == Severity.WARNING for f in findings),
                 }
             )
-        due = deadline(year, government_level=False)
+        due = deadline(year, government_level=org.is_government)
         existing = {item["report"].year for item in reports}
         offices.append(
             {
@@ -188,6 +188,14 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
     }
     if step.code == SUBMIT:
         context["readiness"] = workflow.readiness(report)
+    # Reviewers' comments at their place: this step's cells and parts, and the
+    # report as a whole on every step.
+    context["threads"] = [
+        t
+        for t in comment_threads(report)
+        if t["comment"].anchor == "report" or step_of_ref(fmt, t["comment"].anchor) == step.code
+    ]
+    context["commented"] = {t["comment"].anchor for t in context["threads"] if not t["comment"].resolved_at}
     findings = check_report(report)
     context["findings"] = _findings_for(findings, report, step)
     context["counts"] = {s.value: sum(f.severity == s for f in findings) for s in Severity}

@@ -45,6 +45,8 @@ def step_parts(fmt: Format, step: Step) -> list[NarrativePart]:
 def step_of_ref(fmt: Format, ref: str) -> str:
     """The step where a finding's cell or part is edited."""
     head = ref.split(".")[0]
+    if any(section.code == ref for section in fmt.sections):
+        return ref
     if head == "narrative":
         path = ref.removeprefix("narrative.")
         return "overview" if path == "preamble" else path.split(".")[0]

@@ -1,35 +1,69 @@
-"""The review workflow as an explicit state machine (spec: issue "Review and publication").
+"""The review workflow as an explicit state machine.
 
-Each transition runs in one transaction, through ``transition``, which
-records the audit row. Repeating a transition that already happened (a
-double-click) is a no-op, not an error.
+draft → submitted → (returned → submitted …) → approved → published; a
+published report is corrected by drafting it again (its publications stay
+public) and going through review once more. Every transition runs in one
+transaction through ``transition``, which checks the actor's role, records
+the audit row, freezes a revision where the statute's record needs one, and
+queues the e-mails. Repeating a transition that already happened (a
+double-click) changes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Max
 
-from .models import Report
+from . import notifications
+from .interchange import dumps
+from .models import Comment, Membership, Publication, Report, Revision
+from .permissions import roles_for
 from .rules import Finding, Severity
-from .selectors import check_report
+from .selectors import check_report, export_report
 from .services import User, record_event
 
 S = Report.Status
+R = Membership.Role
 
 
 class Action(StrEnum):
     SUBMIT = "submit"
+    WITHDRAW = "withdraw"
+    RETURN = "return"
+    APPROVE = "approve"
+    PUBLISH = "publish"
+    CORRECT = "correct"
 
 
-ACTION_LABELS = {Action.SUBMIT: "提交审核"}
+ACTION_LABELS = {
+    Action.SUBMIT: "提交审核",
+    Action.WITHDRAW: "撤回",
+    Action.RETURN: "退回修改",
+    Action.APPROVE: "审核通过",
+    Action.PUBLISH: "发布",
+    Action.CORRECT: "更正",
+}
 
-# (from state, action) -> to state
-TRANSITIONS: dict[tuple[str, Action], str] = {
-    (S.DRAFT, Action.SUBMIT): S.SUBMITTED,
-    (S.RETURNED, Action.SUBMIT): S.SUBMITTED,
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    target: str
+    roles: frozenset[str]
+
+
+TRANSITIONS: dict[Action, Transition] = {
+    Action.SUBMIT: Transition(frozenset({S.DRAFT, S.RETURNED}), S.SUBMITTED, frozenset({R.CLERK})),
+    Action.WITHDRAW: Transition(frozenset({S.SUBMITTED}), S.DRAFT, frozenset({R.CLERK})),
+    Action.RETURN: Transition(frozenset({S.SUBMITTED, S.APPROVED}), S.RETURNED, frozenset({R.REVIEWER, R.SUPERVISOR})),
+    Action.APPROVE: Transition(frozenset({S.SUBMITTED}), S.APPROVED, frozenset({R.REVIEWER, R.SUPERVISOR})),
+    Action.PUBLISH: Transition(frozenset({S.APPROVED}), S.PUBLISHED, frozenset({R.REVIEWER, R.SUPERVISOR})),
+    Action.CORRECT: Transition(frozenset({S.PUBLISHED}), S.DRAFT, frozenset({R.CLERK})),
 }
 
 
@@ -43,7 +77,7 @@ class TransitionRefused(Exception):
 
 @dataclass
 class Readiness:
-    """What stands between a report and its submission."""
+    """What stands between a report and its submission or approval."""
 
     errors: list[Finding]
     unexplained: list[Finding]
@@ -63,35 +97,91 @@ def readiness(report: Report, findings: list[Finding] | None = None) -> Readines
     )
 
 
+def allowed_actions(user, report: Report) -> list[Action]:
+    """The actions this user may take on the report now (for buttons)."""
+    roles = roles_for(user, report.organization)
+    return [a for a, t in TRANSITIONS.items() if report.status in t.sources and roles & t.roles]
+
+
+def _require_ready(report: Report, action: Action) -> None:
+    # Rules run again at this moment: data may have changed since submission.
+    state = readiness(report)
+    verb = ACTION_LABELS[action]
+    if state.errors:
+        raise TransitionRefused(f"还有{len(state.errors)}项错误，改正后才能{verb}。", "errors", state.errors)
+    if state.unexplained:
+        raise TransitionRefused(
+            f"还有{len(state.unexplained)}项警示未填写说明，不能{verb}。", "unexplained", state.unexplained
+        )
+
+
+def _freeze(report: Report, event: str, actor: User | None) -> Revision:
+    number = (report.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
+    return Revision.objects.create(
+        report=report, number=number, event=event, document=export_report(report), actor=actor
+    )
+
+
+def _publish_files(report: Report, revision: Revision, actor: User | None) -> Publication:
+    """Render the official PDF and the JSON once; they are never rendered again."""
+    from .pdf import render_pdf
+
+    number = (report.publications.aggregate(n=Max("number"))["n"] or 0) + 1
+    data = dumps(revision.document).encode("utf-8")
+    pdf = render_pdf(revision.document)
+    base = f"{report.organization.code}/{report.year}/r{number}"
+    publication = Publication(
+        report=report,
+        number=number,
+        revision=revision,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        data_sha256=hashlib.sha256(data).hexdigest(),
+        published_by=actor,
+    )
+    publication.pdf.save(f"{base}.pdf", ContentFile(pdf), save=False)
+    publication.data.save(f"{base}.json", ContentFile(data), save=False)
+    publication.save()
+    return publication
+
+
 @transaction.atomic
-def transition(report: Report, action: Action, *, actor: User | None) -> Report:
-    report = Report.objects.select_for_update().select_related("organization").get(pk=report.pk)
-    target = TRANSITIONS.get((report.status, action))
-    if target is None:
-        if any(to == report.status for (_, a), to in TRANSITIONS.items() if a == action):
+def transition(report: Report, action: Action, *, actor: User | None, comment: str = "", anchor: str = "") -> Report:
+    report = Report.objects.select_for_update().select_related("organization__parent").get(pk=report.pk)
+    rule = TRANSITIONS[action]
+    if actor is not None and not roles_for(actor, report.organization) & rule.roles:
+        raise TransitionRefused(f"您没有权限{ACTION_LABELS[action]}这份报告。", "forbidden")
+    if report.status not in rule.sources:
+        if report.status == rule.target:
             return report  # already done: a repeated click changes nothing
         raise TransitionRefused(
-            f"报告当前状态为“{report.get_status_display()}”，不能{ACTION_LABELS[action]}。", code="invalid_state"
+            f"报告当前状态为“{report.get_status_display()}”，不能{ACTION_LABELS[action]}。", "invalid_state"
         )
-    if action == Action.SUBMIT:
-        state = readiness(report)
-        if state.errors:
-            raise TransitionRefused(
-                f"还有{len(state.errors)}项错误，改正后才能提交。", code="errors", findings=state.errors
-            )
-        if state.unexplained:
-            raise TransitionRefused(
-                f"还有{len(state.unexplained)}项警示未填写说明。", code="unexplained", findings=state.unexplained
-            )
+    if action == Action.RETURN and not comment.strip():
+        raise TransitionRefused("退回修改须写明意见。", "comment_required")
+    if action in (Action.SUBMIT, Action.APPROVE):
+        _require_ready(report, action)
+
     old = report.status
-    report.status = target
+    report.status = rule.target
     report.version += 1
     report.save()
+    details: dict = {}
+    if action == Action.SUBMIT:
+        details["revision"] = _freeze(report, Revision.Event.SUBMISSION, actor).number
+    elif action == Action.PUBLISH:
+        revision = _freeze(report, Revision.Event.PUBLICATION, actor)
+        publication = _publish_files(report, revision, actor)
+        details.update(revision=revision.number, publication=publication.number, pdf_sha256=publication.pdf_sha256)
+    elif action == Action.RETURN:
+        note = Comment.objects.create(report=report, anchor=anchor or "report", author=actor, body=comment.strip())
+        details["comment"] = note.pk
     record_event(
         f"report.{action}",
         actor=actor,
         report=report,
         version=report.version,
-        changes={"status": [old, target]},
+        changes={"status": [old, rule.target]},
+        **details,
     )
+    transaction.on_commit(lambda: notifications.after_transition(report, action, actor, comment))
     return report

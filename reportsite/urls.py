@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("workspace/", include("disclosure.urls")),
+    path("review/", include("disclosure.urls_review")),
     path("", RedirectView.as_view(pattern_name="workspace:dashboard", permanent=False)),
 ]

@@ -1,0 +1,255 @@
+"""Review and supervision: the supervisor's dashboard, a report's review page,
+comments, workflow actions, revision diffs."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Max
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from . import permissions, services, workflow
+from .calendar import current_report_year, deadline
+from .models import AuditEvent, Comment, Organization, Report, Revision
+from .pdf.presentation import report_context
+from .rules import Severity
+from .selectors import anchor_label, check_report, comment_threads, export_report
+
+STATUS_LABELS = dict(Report.Status.choices)
+
+
+def _report_url(report: Report) -> str:
+    return reverse("review:report", args=[report.organization.code, report.year])
+
+
+def dashboard_rows(user, year: int, today) -> list[dict[str, Any]]:
+    """Every organization in the user's review scope, with its report for ``year``."""
+    scope = permissions.review_scope(user)
+    orgs = Organization.objects.filter(pk__in=scope).select_related("parent").order_by("parent__name", "name")
+    reports = {r.organization_id: r for r in Report.objects.filter(organization__in=orgs, year=year)}
+    activity = dict(
+        AuditEvent.objects.filter(report__in=reports.values())
+        .values_list("report__organization_id")
+        .annotate(last=Max("created_at"))
+    )
+    rows = []
+    for org in orgs:
+        report = reports.get(org.pk)
+        due = deadline(year, government_level=org.is_government)
+        findings = check_report(report) if report else []
+        rows.append(
+            {
+                "org": org,
+                "report": report,
+                "status": report.status if report else "missing",
+                "status_label": STATUS_LABELS[report.status] if report else "未创建",
+                "deadline": due,
+                "days_left": (due - today).days,
+                "late": (due - today).days < 0 and (report is None or report.status != Report.Status.PUBLISHED),
+                "errors": sum(f.severity == Severity.ERROR for f in findings),
+                "warnings": sum(f.severity == Severity.WARNING for f in findings),
+                "last_activity": activity.get(org.pk),
+                "url": _report_url(report) if report else "",
+            }
+        )
+    return rows
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    try:
+        year = int(request.GET.get("year") or current_report_year(today))
+    except ValueError:
+        year = current_report_year(today)
+    rows = dashboard_rows(request.user, year, today)
+    status = request.GET.get("status", "")
+    problem = request.GET.get("problem", "")
+    query = request.GET.get("q", "").strip()
+    if status:
+        rows = [r for r in rows if r["status"] == status]
+    if problem == "errors":
+        rows = [r for r in rows if r["errors"]]
+    elif problem == "late":
+        rows = [r for r in rows if r["late"]]
+    if query:
+        rows = [r for r in rows if query in r["org"].name or query in r["org"].code]
+    if request.GET.get("format") == "csv":
+        return _csv(rows, year)
+    return render(
+        request,
+        "review/dashboard.html",
+        {
+            "rows": rows,
+            "year": year,
+            "years": range(current_report_year(today), 2018, -1),
+            "statuses": [("missing", "未创建"), *Report.Status.choices],
+            "filters": {"status": status, "problem": problem, "q": query},
+        },
+    )
+
+
+def _csv(rows: list[dict], year: int) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    # RFC 5987: an ASCII fallback name and the Chinese one.
+    chinese = quote(f"{year}年度报告进度.csv")
+    response["Content-Disposition"] = f"attachment; filename=\"reports-{year}.csv\"; filename*=UTF-8''{chinese}"
+    response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
+    writer = csv.writer(response)
+    writer.writerow(["机关代码", "机关", "上级机关", "状态", "截止日期", "距截止天数", "错误", "警示", "最后活动"])
+    for r in rows:
+        writer.writerow(
+            [
+                r["org"].code,
+                r["org"].name,
+                r["org"].parent.name if r["org"].parent else "",
+                r["status_label"],
+                r["deadline"].isoformat(),
+                r["days_left"],
+                r["errors"],
+                r["warnings"],
+                timezone.localtime(r["last_activity"]).strftime("%Y-%m-%d %H:%M") if r["last_activity"] else "",
+            ]
+        )
+    return response
+
+
+def _anchor_choices(report: Report) -> list[tuple[str, str]]:
+    fmt = report.spec
+    choices = [("report", "整份报告")]
+    for section in fmt.sections:
+        choices.append((section.code, section.title))
+        choices += [(p.ref, f"　{p.label}") for p in fmt.narrative if p.path.split(".")[0] == section.code]
+    return choices
+
+
+@login_required
+@require_GET
+def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
+    report, roles = permissions.visible_report(request.user, org_code, year)
+    doc = export_report(report)
+    findings = check_report(report)
+    revisions = list(report.revisions.order_by("-number"))
+    return render(
+        request,
+        "review/report.html",
+        {
+            "report": report,
+            "roles": roles,
+            "preview": report_context(doc, draft=report.status != Report.Status.PUBLISHED, revision=report.version)[
+                "report"
+            ],
+            "findings": findings,
+            "explanations": report.explanations,
+            "threads": comment_threads(report),
+            "anchors": _anchor_choices(report),
+            "actions": [(a.value, workflow.ACTION_LABELS[a]) for a in workflow.allowed_actions(request.user, report)],
+            "revisions": revisions,
+            "publications": list(report.publications.order_by("-number")),
+            "events": report.audit_events.select_related("actor")[:100],
+        },
+    )
+
+
+@login_required
+@require_POST
+def action(request: HttpRequest, org_code: str, year: int, name: str) -> HttpResponse:
+    report, _roles = permissions.visible_report(request.user, org_code, year)
+    try:
+        act = workflow.Action(name)
+    except ValueError:
+        raise Http404("没有这个操作。") from None
+    try:
+        workflow.transition(
+            report,
+            act,
+            actor=request.user,
+            comment=request.POST.get("comment", ""),
+            anchor=request.POST.get("anchor", ""),
+        )
+    except workflow.TransitionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已{workflow.ACTION_LABELS[act]}。")
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else _report_url(report))
+
+
+@login_required
+@require_POST
+def comment(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
+    report, _roles = permissions.visible_report(request.user, org_code, year)
+    parent = None
+    if request.POST.get("parent"):
+        parent = get_object_or_404(Comment, pk=request.POST["parent"], report=report)
+    try:
+        services.add_comment(
+            report,
+            actor=request.user,
+            anchor=request.POST.get("anchor", "report"),
+            body=request.POST.get("body", ""),
+            parent=parent,
+        )
+    except services.InvalidComment as exc:
+        messages.error(request, exc.message)
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else _report_url(report))
+
+
+@login_required
+@require_POST
+def resolve(request: HttpRequest, org_code: str, year: int, pk: int) -> HttpResponse:
+    report, _roles = permissions.visible_report(request.user, org_code, year)
+    services.resolve_comment(get_object_or_404(Comment, pk=pk, report=report), actor=request.user)
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else _report_url(report))
+
+
+@login_required
+@require_GET
+def diff(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
+    report, _roles = permissions.visible_report(request.user, org_code, year)
+
+    def snapshot(value: str) -> tuple[str, dict]:
+        if value == "current":
+            return "当前稿", export_report(report)
+        revision = get_object_or_404(Revision, report=report, number=value if value.isdigit() else -1)
+        return f"第{revision.number}稿（{revision.get_event_display()}）", revision.document
+
+    left_label, left = snapshot(request.GET.get("from", "1"))
+    right_label, right = snapshot(request.GET.get("to", "current"))
+    changes = [
+        {"ref": ref, "label": _ref_label(report, ref), "old": old, "new": new}
+        for ref, (old, new) in services.diff_documents(left, right).items()
+    ]
+    return render(
+        request,
+        "review/diff.html",
+        {
+            "report": report,
+            "changes": changes,
+            "left": left_label,
+            "right": right_label,
+            "revisions": report.revisions.order_by("number"),
+        },
+    )
+
+
+def _ref_label(report: Report, ref: str) -> str:
+    fixed = {"title": "标题", "issued_on": "成文日期"}
+    if ref in fixed:
+        return fixed[ref]
+    if ref.endswith(".amount_yuan"):
+        return "收取信息处理费金额（元）"
+    if ref.endswith(".unit"):
+        return "采购金额单位"
+    return anchor_label(report, ref)

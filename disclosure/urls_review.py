@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import review_views
+
+app_name = "review"
+
+urlpatterns = [
+    path("", review_views.dashboard, name="dashboard"),
+    path("<slug:org_code>/<int:year>/", review_views.report_page, name="report"),
+    path("<slug:org_code>/<int:year>/actions/<slug:name>/", review_views.action, name="action"),
+    path("<slug:org_code>/<int:year>/comments/", review_views.comment, name="comment"),
+    path("<slug:org_code>/<int:year>/comments/<int:pk>/resolve/", review_views.resolve, name="resolve"),
+    path("<slug:org_code>/<int:year>/diff/", review_views.diff, name="diff"),
+]
