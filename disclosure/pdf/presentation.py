@@ -1,0 +1,464 @@
+"""The presentation model of a report: exactly what the report templates print.
+
+Everything is derived from the format registry (disclosure/formats) and a
+canonical interchange document, so the templates hold no statutory label and
+a later format revision needs no template change. The three statutory tables
+become generic grids (rows of cells with colspan/rowspan), which one template
+renders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import formats as reg
+from ..formats import Format, Requirement
+from ..interchange import canonicalize
+
+LANG = "zh-CN"
+
+# User-facing words that are not statutory labels.
+DRAFT_WORD = "草稿"
+AMOUNT_LINE = "金额：{amount}元"
+REVISION_LINE = "第{revision}稿"
+UNIT_SUFFIX = "（单位：{unit}）"
+
+_DIGITS = "〇一二三四五六七八九"
+
+
+def chinese_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (enough for item numbering)."""
+    if not 0 < n < 100:
+        raise ValueError(n)
+    tens, units = divmod(n, 10)
+    text = (_DIGITS[tens] if tens > 1 else "") + ("十" if tens else "")
+    return text + (_DIGITS[units] if units else "")
+
+
+def item_heading(n: int, label: str) -> str:
+    """A second-level heading as the statute numbers them: （一）主动公开."""
+    return f"（{chinese_number(n)}）{label}"
+
+
+def chinese_date(value: str | dt.date | None) -> str:
+    """成文日期 in Arabic numerals without padding (GB/T 9704): 2021年1月21日."""
+    if not value:
+        return ""
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def paragraphs(text: str | None) -> tuple[str, ...]:
+    """Narrative text → printed paragraphs (one per non-empty line)."""
+    return tuple(line.strip() for line in (text or "").splitlines() if line.strip())
+
+
+def cell_text(value: Any) -> str:
+    """A blank cell prints blank, a zero prints 0; amounts print as stored."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# -- the model ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One printed table cell.
+
+    ``kind`` is one of caption (a 第二十条 item caption), head (a column
+    header), note (the 勾稽 note), group (a row-group label spanning rows),
+    label (a row label), value (a statutory cell). Value cells carry their
+    cell ``ref`` (spec §7) so a preview can point at findings.
+    """
+
+    text: str
+    kind: str
+    colspan: int = 1
+    rowspan: int = 1
+    ref: str = ""
+    computed: bool = False
+
+    @property
+    def blank(self) -> bool:
+        return self.kind == "value" and self.text == ""
+
+    @property
+    def css_class(self) -> str:
+        classes = [f"report-cell--{self.kind}"]
+        if self.computed:
+            classes.append("report-cell--computed")
+        if self.blank:
+            classes.append("report-cell--blank")
+        return " ".join(classes)
+
+
+@dataclass(frozen=True)
+class TableRow:
+    cells: tuple[Cell, ...]
+    kind: str = "data"  # caption | head | data
+
+
+@dataclass(frozen=True)
+class RowGroup:
+    """A <tbody>; ``keep_together`` ones never break across pages."""
+
+    rows: tuple[TableRow, ...]
+    keep_together: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A statutory table as a grid. ``head`` rows repeat on every page."""
+
+    code: str
+    columns: tuple[str, ...]  # one role per grid column: label | value
+    head: tuple[TableRow, ...]
+    bodies: tuple[RowGroup, ...]
+    keep_together: bool = False
+
+    @property
+    def column_classes(self) -> tuple[str, ...]:
+        # Numbered per role so the stylesheet can size each grid column.
+        counts: dict[str, int] = {}
+        out = []
+        for role in self.columns:
+            counts[role] = counts.get(role, 0) + 1
+            out.append(f"report-col--{role} report-col--{role}-{counts[role]}")
+        return tuple(out)
+
+    def value_cells(self) -> list[Cell]:
+        return [c for body in self.bodies for row in body.rows for c in row.cells if c.kind == "value"]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A narrative part: an optional second-level heading and its paragraphs."""
+
+    path: str
+    heading: str
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SectionView:
+    code: str
+    title: str
+    parts: tuple[Part, ...] = ()
+    table: Table | None = None
+
+
+@dataclass(frozen=True)
+class ReportView:
+    lang: str
+    format: str
+    year: int
+    title: str
+    organization: str
+    preamble: tuple[str, ...]
+    sections: tuple[SectionView, ...]
+    signature: str
+    date: str
+    draft: bool
+    revision: int | None
+    draft_mark: str  # "" when published, else e.g. 草稿 · 第3稿
+    watermark: str  # "" when published, else 草稿
+    revision_mark: str  # "" unless a draft with a revision, else e.g. 第3稿
+    tables: dict[str, Table] = field(default_factory=dict)
+
+
+# -- tables ---------------------------------------------------------------
+
+
+def _value(doc: dict, spec: reg.CellSpec) -> Cell:
+    if spec.section == "active_disclosure":
+        value = doc["active_disclosure"][spec.subtable][spec.row][spec.column]
+    else:
+        value = doc[spec.section][spec.row][spec.column]
+    return Cell(cell_text(value), "value", ref=spec.ref, computed=spec.computed)
+
+
+def active_disclosure_table(fmt: Format, doc: dict) -> Table:
+    """Table 二: the 第二十条 items stacked in one grid, each with its caption
+    and header row. A sub-table with fewer columns than the widest lets its
+    last column span the rest, as the statutory template does."""
+    width = max(len(t.columns) for t in fmt.active_disclosure)
+    bodies = []
+    for table in fmt.active_disclosure:
+        spans = [1] * len(table.columns)
+        spans[-1] += width - len(table.columns)
+        unit = doc["active_disclosure"][table.code].get("unit") if table.has_unit else None
+        head = [Cell(fmt.active_disclosure_first_header, "head")]
+        for col, span in zip(table.columns, spans, strict=True):
+            label = col.label
+            if unit and col.kind == reg.CellKind.AMOUNT:
+                label += UNIT_SUFFIX.format(unit=unit)
+            head.append(Cell(label, "head", colspan=span))
+        rows = [
+            TableRow((Cell(table.caption, "caption", colspan=width + 1),), kind="caption"),
+            TableRow(tuple(head), kind="head"),
+        ]
+        for row in table.rows:
+            cells = [Cell(row.label, "label")]
+            for col, span in zip(table.columns, spans, strict=True):
+                spec = fmt.cell(f"active_disclosure.{table.code}.{row.code}.{col.code}")
+                value = _value(doc, spec)
+                cells.append(Cell(value.text, "value", colspan=span, ref=value.ref))
+            rows.append(TableRow(tuple(cells)))
+        bodies.append(RowGroup(tuple(rows), keep_together=True))
+    return Table(
+        code="active_disclosure",
+        columns=("label",) + ("value",) * width,
+        head=(),
+        bodies=tuple(bodies),
+    )
+
+
+def _column_header(
+    top: tuple[str, ...],
+    blocks: list[tuple[tuple[str, ...], list[str]]],
+) -> list[list[Cell]]:
+    """Header rows of a table whose columns sit under nested headers.
+
+    ``top`` spans every column (e.g. 申请人情况). Each block is (its header
+    labels outermost first, its column labels); consecutive blocks sharing an
+    outer label share one merged cell. Stacks are top-aligned and the column
+    labels stretch down to the last header row, which is how the statute lays
+    out 自然人/总计 under 申请人情况 and 行政复议 beside 行政诉讼.
+    """
+    depth = len(top) + max(len(labels) for labels, _ in blocks) + 1
+    rows: list[list[Cell]] = [[] for _ in range(depth)]
+    total = sum(len(cols) for _, cols in blocks)
+    for level, label in enumerate(top):
+        rows[level].append(Cell(label, "head", colspan=total))
+    base = len(top)
+    for i, (labels, cols) in enumerate(blocks):
+        for level, label in enumerate(labels):
+            path = labels[: level + 1]
+            if i and blocks[i - 1][0][: level + 1] == path:
+                continue  # merged into the previous block's cell
+            span = 0
+            for later_labels, later_cols in blocks[i:]:
+                if later_labels[: level + 1] != path:
+                    break
+                span += len(later_cols)
+            rows[base + level].append(Cell(label, "head", colspan=span))
+        level = base + len(labels)
+        for col in cols:
+            rows[level].append(Cell(col, "head", rowspan=depth - level))
+    return rows
+
+
+def _row_groups(rows: list[tuple[tuple[str, ...], list[Cell]]], depth: int) -> list[TableRow]:
+    """Prefix each data row with its labels: row-group labels spanning the
+    consecutive rows that share them, then the row label across the rest."""
+    out = []
+    for i, (path, cells) in enumerate(rows):
+        *groups, label = path
+        prefix = []
+        for level, group in enumerate(groups):
+            key = path[: level + 1]
+            if i and rows[i - 1][0][: level + 1] == key:
+                continue
+            span = 0
+            for later, _ in rows[i:]:
+                if later[: level + 1] != key:
+                    break
+                span += 1
+            prefix.append(Cell(group, "group", rowspan=span))
+        prefix.append(Cell(label, "label", colspan=depth - len(groups)))
+        out.append(TableRow(tuple(prefix + cells)))
+    return out
+
+
+def _applications_groups(fmt: Format, row: reg.Row) -> tuple[str, ...]:
+    """A row's groups. A computed row without groups of its own (（七）总计)
+    sits in the outermost group its summed rows share: the statute prints it
+    inside 三、本年度办理结果, whose rows it totals."""
+    if row.groups or not row.computed:
+        return row.groups
+    summed = fmt.outcome_rows
+    common = {r.groups[:1] for r in summed}
+    return next(iter(common)) if len(common) == 1 else ()
+
+
+def applications_table(fmt: Format, doc: dict) -> Table:
+    """Table 三, with the 勾稽 note cell over the row labels."""
+    depth = 1 + max(len(r.groups) for r in fmt.applications_rows)
+    blocks: list[tuple[tuple[str, ...], list[str]]] = []
+    for col in fmt.applications_columns:
+        labels = (col.group,) if col.group else ()
+        if blocks and labels and blocks[-1][0] == labels:
+            blocks[-1][1].append(col.label)
+        else:
+            blocks.append((labels, [col.label]))
+    head = _column_header((fmt.applications_applicant_header,), blocks)
+    head[0].insert(0, Cell(fmt.applications_note, "note", colspan=depth, rowspan=len(head)))
+    data = []
+    for row in fmt.applications_rows:
+        cells = [_value(doc, fmt.cell(f"applications.{row.code}.{c.code}")) for c in fmt.applications_columns]
+        data.append(((*_applications_groups(fmt, row), row.label), cells))
+    body = _row_groups(data, depth)
+    return Table(
+        code="applications",
+        columns=("label",) * depth + ("value",) * len(fmt.applications_columns),
+        head=tuple(TableRow(tuple(r), kind="head") for r in head),
+        bodies=(RowGroup(tuple(body)),),
+    )
+
+
+def reviews_table(fmt: Format, doc: dict) -> Table:
+    """Table 四: 行政复议 beside 行政诉讼 (未经复议直接起诉, 复议后起诉), one data row."""
+    blocks = [
+        ((b.group, b.label) if b.group else (b.label,), [c.label for c in fmt.reviews_columns])
+        for b in fmt.reviews_blocks
+    ]
+    head = _column_header((), blocks)
+    values = [
+        _value(doc, fmt.cell(f"reviews.{b.code}.{c.code}")) for b in fmt.reviews_blocks for c in fmt.reviews_columns
+    ]
+    return Table(
+        code="reviews",
+        columns=("value",) * len(values),
+        head=tuple(TableRow(tuple(r), kind="head") for r in head),
+        bodies=(RowGroup((TableRow(tuple(values)),)),),
+        keep_together=True,
+    )
+
+
+TABLE_BUILDERS = {
+    "active_disclosure": active_disclosure_table,
+    "applications": applications_table,
+    "reviews": reviews_table,
+}
+
+
+# -- narrative -------------------------------------------------------------
+
+
+def _narrative_text(doc: dict, part: reg.NarrativePart) -> tuple[str, ...]:
+    node: Any = doc["narrative"]
+    for key in part.path.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    if part.has_amount:
+        node = node or {}
+        lines = paragraphs(node.get("text"))
+        amount = node.get("amount_yuan")
+        return ((AMOUNT_LINE.format(amount=amount),) if amount is not None else ()) + lines
+    return paragraphs(node)
+
+
+def _is_printed(part: reg.NarrativePart, text: tuple[str, ...], kind: str) -> bool:
+    """Required parts always print (an empty one shows what is missing);
+    optional ones only with text; a government's part for governments."""
+    if part.requirement == Requirement.ALWAYS:
+        return True
+    if part.requirement == Requirement.GOVERNMENT:
+        return kind == "government" or bool(text)
+    return bool(text)
+
+
+def narrative_parts(fmt: Format, doc: dict, section: str) -> tuple[Part, ...]:
+    """A narrative section's parts. Optional parts (the lead text) print
+    without a heading; when a section has several topics each gets a
+    numbered second-level heading, a single part is the section itself."""
+    parts = [p for p in fmt.narrative if p.path.split(".")[0] == section]
+    topics = [p for p in parts if p.requirement != Requirement.OPTIONAL]
+    kind = doc["organization"]["kind"]
+    out = []
+    number = 0
+    for part in parts:
+        text = _narrative_text(doc, part)
+        if not _is_printed(part, text, kind):
+            continue
+        heading = ""
+        if part.requirement != Requirement.OPTIONAL and len(topics) > 1:
+            number += 1
+            heading = item_heading(number, part.label)
+        out.append(Part(part.path, heading, text))
+    return tuple(out)
+
+
+def _preamble(fmt: Format, doc: dict) -> tuple[str, ...]:
+    # Narrative parts outside every section (the 前言) print before 一、.
+    sections = {s.code for s in fmt.sections}
+    return tuple(
+        line for p in fmt.narrative if p.path.split(".")[0] not in sections for line in _narrative_text(doc, p)
+    )
+
+
+# -- the context ------------------------------------------------------------
+
+
+def report_view(doc: dict, *, draft: bool = False, revision: int | None = None) -> ReportView:
+    doc = canonicalize(doc)
+    fmt = reg.get_format(doc["format"])
+    organization = doc["organization"]["name"]
+    if doc["title"]:
+        title = doc["title"]
+    else:
+        from ..services import default_title  # services imports models: keep this module light
+
+        title = default_title(organization, doc["year"])
+    sections = []
+    tables = {}
+    for section in fmt.sections:
+        if section.is_table:
+            table = TABLE_BUILDERS[section.code](fmt, doc)
+            tables[section.code] = table
+            sections.append(SectionView(section.code, section.title, table=table))
+        else:
+            sections.append(SectionView(section.code, section.title, parts=narrative_parts(fmt, doc, section.code)))
+    revision_mark = REVISION_LINE.format(revision=revision) if draft and revision is not None else ""
+    mark = " · ".join(m for m in (DRAFT_WORD, revision_mark) if m) if draft else ""
+    return ReportView(
+        lang=LANG,
+        format=fmt.code,
+        year=doc["year"],
+        title=title,
+        organization=organization,
+        preamble=_preamble(fmt, doc),
+        sections=tuple(sections),
+        signature=organization,
+        date=chinese_date(doc["issued_on"]),
+        draft=draft,
+        revision=revision,
+        draft_mark=mark,
+        watermark=DRAFT_WORD if draft else "",
+        revision_mark=revision_mark,
+        tables=tables,
+    )
+
+
+def report_context(doc: dict, *, draft: bool = False, revision: int | None = None) -> dict:
+    """The template context of ``report/_body.html`` (and ``report/document.html``).
+
+    ``doc`` is an interchange document (``disclosure-report/1``; canonical or
+    not, it is canonicalized here); ``selectors.export_report(report)`` gives
+    one for a stored report. The context has one key, ``report``, a
+    :class:`ReportView`:
+
+    - ``lang`` ("zh-CN"), ``format``, ``year``, ``title`` (the document's
+      title, or the default one), ``organization`` (name as printed);
+    - ``preamble``: paragraphs printed before 一、;
+    - ``sections``: the six sections in statutory order, each a
+      :class:`SectionView` with ``code``, ``title`` (the statutory title) and
+      either ``parts`` (narrative: :class:`Part` with ``path``, ``heading``
+      — "" for lead text — and ``paragraphs``) or ``table`` (a
+      :class:`Table`: ``code``, ``column_classes``, ``head`` rows repeated on
+      each page, ``bodies`` of rows; every :class:`Cell` has ``text``,
+      ``kind``, ``colspan``, ``rowspan``, ``css_class`` and, for values, the
+      cell ``ref`` such as ``applications.granted.total``);
+    - ``signature`` and ``date`` (成文日期, e.g. 2021年1月21日; "" if unknown);
+    - ``draft``, ``revision``, ``draft_mark`` (e.g. 草稿 · 第3稿),
+      ``watermark`` (草稿) and ``revision_mark`` (第3稿); "" when published.
+
+    A page that includes ``report/_body.html`` must load
+    ``static/report/report.css``; the PDF adds ``static/report/print.css``.
+    """
+    return {"report": report_view(doc, draft=draft, revision=revision)}
