@@ -1,0 +1,176 @@
+"""The review state machine: every state × action × role, and what transitions leave behind."""
+
+import hashlib
+
+import pytest
+from django.core import mail
+
+from disclosure.models import AuditEvent, Comment, Publication, Report, Revision
+from disclosure.services import import_document
+from disclosure.workflow import TRANSITIONS, Action, TransitionRefused, transition
+
+from .factories import balanced_document
+from .personas import PERSONAS, STATES, build_world
+
+pytestmark = pytest.mark.django_db
+ACTING = [p for p in PERSONAS if p != "anonymous"]
+ROLE_OF = {
+    "owner_clerk": "clerk",
+    "office_reviewer": "reviewer",
+    "parent_supervisor": "supervisor",
+    "sibling_clerk": None,
+    "other_supervisor": None,
+}
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+@pytest.fixture
+def report(world) -> Report:
+    return import_document(balanced_document("2021", year=2021)).report
+
+
+def expected(state: str, action: Action, persona: str) -> str:
+    """The state after the action, or the refusal code."""
+    rule = TRANSITIONS[action]
+    if ROLE_OF[persona] not in rule.roles:
+        return "forbidden"
+    if state in rule.sources:
+        return rule.target
+    if state == rule.target:
+        return state  # a repeated click: nothing happens
+    return "invalid_state"
+
+
+@pytest.mark.parametrize("persona", ACTING)
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("state", STATES)
+def test_it_follows_the_state_machine(world, report, state, action, persona):
+    Report.objects.filter(pk=report.pk).update(status=state)
+    events_before = AuditEvent.objects.count()
+    outcome = expected(state, action, persona)
+    actor = world.users[persona]
+    if outcome in ("forbidden", "invalid_state"):
+        with pytest.raises(TransitionRefused) as info:
+            transition(report, action, actor=actor, comment="请核对。")
+        assert info.value.code == outcome
+        assert Report.objects.get(pk=report.pk).status == state
+        assert AuditEvent.objects.count() == events_before
+    else:
+        result = transition(report, action, actor=actor, comment="请核对。")
+        assert result.status == outcome
+        assert Report.objects.get(pk=report.pk).status == outcome
+        changed = outcome != state
+        assert AuditEvent.objects.count() == events_before + changed
+
+
+def test_it_is_idempotent_under_a_double_click(world, report):
+    clerk = world.users["owner_clerk"]
+    transition(report, Action.SUBMIT, actor=clerk)
+    transition(report, Action.SUBMIT, actor=clerk)
+    assert AuditEvent.objects.filter(action="report.submit").count() == 1
+    assert Revision.objects.filter(report=report).count() == 1
+
+
+def test_it_blocks_submission_and_approval_on_errors(world, report):
+    import_document({**balanced_document("2021", year=2021), "applications": {}}, replace=True)
+    with pytest.raises(TransitionRefused) as info:
+        transition(report, Action.SUBMIT, actor=world.users["owner_clerk"])
+    assert info.value.code == "errors" and info.value.findings
+    Report.objects.filter(pk=report.pk).update(status="submitted")
+    with pytest.raises(TransitionRefused) as info:
+        transition(report, Action.APPROVE, actor=world.users["office_reviewer"])
+    assert info.value.code == "errors"
+
+
+def test_it_reruns_the_rules_at_approval(world, report):
+    transition(report, Action.SUBMIT, actor=world.users["owner_clerk"])
+    # A change after submission (e.g. through the admin) breaks an identity.
+    from disclosure.models import ApplicationRow
+
+    ApplicationRow.objects.filter(report=report, row="granted").update(natural_person=999)
+    with pytest.raises(TransitionRefused) as info:
+        transition(report, Action.APPROVE, actor=world.users["parent_supervisor"])
+    assert info.value.code == "errors"
+
+
+def test_it_requires_a_comment_to_return_a_report(world, report):
+    transition(report, Action.SUBMIT, actor=world.users["owner_clerk"])
+    with pytest.raises(TransitionRefused) as info:
+        transition(report, Action.RETURN, actor=world.users["office_reviewer"], comment="  ")
+    assert info.value.code == "comment_required"
+    transition(
+        report,
+        Action.RETURN,
+        actor=world.users["office_reviewer"],
+        comment="自然人一栏请核对。",
+        anchor="applications.granted.natural_person",
+    )
+    note = Comment.objects.get(report=report)
+    assert (note.anchor, note.body, note.author.username) == (
+        "applications.granted.natural_person",
+        "自然人一栏请核对。",
+        "office_reviewer",
+    )
+
+
+def test_it_freezes_a_revision_at_each_submission_and_publication(world, report):
+    clerk, reviewer = world.users["owner_clerk"], world.users["office_reviewer"]
+    transition(report, Action.SUBMIT, actor=clerk)
+    transition(report, Action.RETURN, actor=reviewer, comment="改")
+    transition(report, Action.SUBMIT, actor=clerk)
+    transition(report, Action.APPROVE, actor=reviewer)
+    transition(report, Action.PUBLISH, actor=reviewer)
+    events = list(Revision.objects.filter(report=report).values_list("number", "event"))
+    assert events == [(1, "submission"), (2, "submission"), (3, "publication")]
+    with pytest.raises(ValueError):
+        Revision.objects.get(report=report, number=1).save()
+
+
+def test_it_stores_the_published_files_once_with_their_hashes(world, report, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    clerk, reviewer = world.users["owner_clerk"], world.users["office_reviewer"]
+    for action, actor in [(Action.SUBMIT, clerk), (Action.APPROVE, reviewer), (Action.PUBLISH, reviewer)]:
+        transition(report, action, actor=actor)
+    first = Publication.objects.get(report=report)
+    pdf = first.pdf.read()
+    assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == first.pdf_sha256
+    assert hashlib.sha256(first.data.read()).hexdigest() == first.data_sha256
+    with pytest.raises(ValueError):
+        first.save()
+
+    # A correction: drafted, reviewed and published again; r1 stays as it was.
+    transition(report, Action.CORRECT, actor=clerk)
+    assert Report.objects.get(pk=report.pk).status == Report.Status.DRAFT
+    for action, actor in [(Action.SUBMIT, clerk), (Action.APPROVE, reviewer), (Action.PUBLISH, reviewer)]:
+        transition(report, action, actor=actor)
+    assert list(Publication.objects.filter(report=report).values_list("number", flat=True)) == [1, 2]
+    first.refresh_from_db()
+    first.pdf.open()
+    assert hashlib.sha256(first.pdf.read()).hexdigest() == first.pdf_sha256
+
+
+def test_it_mails_reviewers_on_submission_and_the_clerk_afterwards(world, report, django_capture_on_commit_callbacks):
+    clerk, reviewer = world.users["owner_clerk"], world.users["office_reviewer"]
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(report, Action.SUBMIT, actor=clerk)
+    assert [m.to for m in mail.outbox] == [["office_reviewer@example.org"]]
+    assert "待审核" in mail.outbox[0].subject
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(report, Action.RETURN, actor=reviewer, comment="第三部分请补充。")
+    assert mail.outbox[1].to == ["owner_clerk@example.org"]
+    assert "第三部分请补充。" in mail.outbox[1].body
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(report, Action.SUBMIT, actor=clerk)
+        transition(report, Action.APPROVE, actor=reviewer)
+    assert "审核通过" in mail.outbox[-1].subject and mail.outbox[-1].to == ["owner_clerk@example.org"]
+
+
+def test_it_mails_the_supervisors_when_the_office_has_no_reviewer(world, report, django_capture_on_commit_callbacks):
+    world.users["office_reviewer"].memberships.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(report, Action.SUBMIT, actor=world.users["owner_clerk"])
+    assert mail.outbox[0].to == ["parent_supervisor@example.org"]
