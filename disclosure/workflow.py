@@ -185,3 +185,26 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
     )
     transaction.on_commit(lambda: notifications.after_transition(report, action, actor, comment))
     return report
+
+
+@transaction.atomic
+def publish_imported(report: Report, *, actor: User | None = None) -> Publication:
+    """A report already published elsewhere (an import of past years) becomes a
+    publication here: frozen, rendered and stored once, like any other."""
+    report = Report.objects.select_for_update().select_related("organization").get(pk=report.pk)
+    if report.status != S.PUBLISHED:
+        raise TransitionRefused("只有已发布的报告才能登记为公开版本。", "invalid_state")
+    latest = report.publications.order_by("-number").first()
+    if latest is not None and latest.revision.document == export_report(report):
+        return latest  # re-importing the same document publishes nothing new
+    revision = _freeze(report, Revision.Event.PUBLICATION, actor)
+    publication = _publish_files(report, revision, actor)
+    record_event(
+        "report.publish_imported",
+        actor=actor,
+        report=report,
+        revision=revision.number,
+        publication=publication.number,
+        pdf_sha256=publication.pdf_sha256,
+    )
+    return publication

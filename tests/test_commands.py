@@ -158,6 +158,10 @@ def test_it_loads_the_demo_jurisdiction_idempotently():
         ("xq-swj", 2020),
     ]
     assert Report.objects.filter(status=Report.Status.DRAFT).count() == 3
+    from disclosure.models import Publication
+
+    # The seeds are real publications (stored PDF and JSON), made once however often it runs.
+    assert Publication.objects.count() == 5
     assert set(Membership.objects.values_list("role", flat=True)) == {"clerk", "reviewer", "supervisor"}
     assert "lc-clerk" in out.getvalue() and "demo-pass-123" in out.getvalue()
     from django.contrib.auth import get_user_model

@@ -16,6 +16,7 @@ from disclosure.calendar import current_report_year
 from disclosure.interchange import load_document
 from disclosure.models import Membership, Organization, Report
 from disclosure.services import create_report, import_document, record_event
+from disclosure.workflow import publish_imported
 
 SEEDS = Path(__file__).resolve().parents[2] / "fixtures" / "seeds"
 DEMO_DRAFT = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "draft_demo-jyj.json"
@@ -62,6 +63,7 @@ class Command(BaseCommand):
 
         for path in sorted(SEEDS.glob("*.json")):
             result = import_document(load_document(path), replace=True, status=Report.Status.PUBLISHED)
+            publish_imported(result.report)
             errors = sum(1 for f in result.findings if f.severity == "error")
             self.stdout.write(
                 f"已发布报告：{result.report.organization.name} {result.report.year}"

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from disclosure.interchange import InvalidDocument, load_document
 from disclosure.models import Report
 from disclosure.services import import_document
+from disclosure.workflow import publish_imported
 
 
 class Command(BaseCommand):
@@ -26,6 +27,9 @@ class Command(BaseCommand):
                 self.stderr.write(f"未导入：{message}")
             sys.exit(2)
         report = result.report
+        if options["published"]:
+            publication = publish_imported(report)
+            self.stdout.write(f"公开版本 r{publication.number}，PDF SHA-256 {publication.pdf_sha256}")
         verb = "已导入" if result.created else "已替换"
         self.stdout.write(f"{verb}：{report.organization.code} {report.year}（{report.get_status_display()}）")
         for f in result.findings:
