@@ -1,0 +1,114 @@
+"""A report travels through review in the browser: submit, return with a cell
+comment, fix, approve, publish; the published PDF is stored once."""
+
+import hashlib
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
+
+from disclosure.models import Comment, Membership, Organization, Publication, Report
+from disclosure.interchange import derive_totals
+from disclosure.services import import_document
+
+from ..factories import balanced_document
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "review-pass-2026"
+
+
+@pytest.fixture
+def people(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    district = Organization.objects.create(name="甲区人民政府", code="district-a", kind="government")
+    office = Organization.objects.create(name="测试局", code="test-org", kind="department", parent=district)
+    User = get_user_model()
+    for username, org, role in [
+        ("clerk", office, Membership.Role.CLERK),
+        ("leader", office, Membership.Role.REVIEWER),
+        ("supervisor", district, Membership.Role.SUPERVISOR),
+    ]:
+        user = User.objects.create_user(username, password=PASSWORD, first_name=username)
+        Membership.objects.create(user=user, organization=org, role=role)
+    doc = balanced_document("2021", year=2021)
+    # The slip the reviewer will spot: one application too many, counted both
+    # as received and as granted, so the tables still balance.
+    doc["applications"]["granted"]["natural_person"] += 1
+    doc["applications"]["new_received"]["natural_person"] += 1
+    return import_document(derive_totals(doc, overwrite=True)).report
+
+
+def sign_in(browser, live_server, username):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    return page
+
+
+def test_it_walks_a_report_from_submission_to_publication(browser, live_server, people, shots):
+    report = people
+    base = f"{live_server.url}/workspace/test-org/2021"
+    review_url = f"{live_server.url}/review/test-org/2021/"
+
+    clerk = sign_in(browser, live_server, "clerk")
+    shots.pages.append(clerk)
+    clerk.goto(base + "/submit/")
+    clerk.get_by_role("button", name="提交审核").click()
+    expect(clerk.locator(".alert-success")).to_contain_text("已提交")
+    shots(clerk, "clerk-submitted")
+
+    leader = sign_in(browser, live_server, "leader")
+    shots.pages.append(leader)
+    leader.goto(review_url)
+    # Click the questioned cell in the report to anchor the comment there.
+    leader.locator('#review-document td[data-ref="applications.granted.natural_person"]').click()
+    expect(leader.locator("#return-anchor")).to_have_value("applications.granted.natural_person")
+    leader.locator('#return-form textarea[name="comment"]').fill(
+        "予以公开的自然人申请数与台账不符，应为少1件，请核对。"
+    )
+    shots(leader, "leader-returning")
+    leader.locator("#return-form button[type=submit]").click()
+    expect(leader.locator("#status")).to_have_text("已退回")
+    assert Comment.objects.get().anchor == "applications.granted.natural_person"
+
+    clerk.goto(base + "/applications/")
+    flagged = clerk.locator('td.has-comment[data-ref="applications.granted.natural_person"]')
+    expect(flagged).to_be_visible()
+    expect(clerk.locator("#comments")).to_contain_text("请核对")
+    shots(clerk, "clerk-sees-comment")
+    granted = clerk.locator('input[data-ref="applications.granted.natural_person"]')
+    new_received = clerk.locator('input[data-ref="applications.new_received.natural_person"]')
+    granted.fill(str(int(granted.input_value()) - 1))
+    new_received.fill(str(int(new_received.input_value()) - 1))
+    clerk.keyboard.press("Tab")
+    expect(clerk.locator("#save-state")).to_contain_text("已保存")
+    expect(clerk.locator('.balance-col[data-column="natural_person"]')).to_have_class(re.compile("text-bg-success"))
+    clerk.locator("#comments").get_by_placeholder("回复").fill("已按台账更正。")
+    clerk.locator("#comments").get_by_role("button", name="回复").click()
+    clerk.goto(base + "/submit/")
+    clerk.get_by_role("button", name="提交审核").click()
+    expect(clerk.locator(".alert-success")).to_contain_text("已提交")
+
+    leader.goto(review_url)
+    expect(leader.locator(".comment")).to_contain_text("已按台账更正。")
+    leader.locator('button[data-action="approve"]').click()
+    expect(leader.locator("#status")).to_have_text("已审核")
+    leader.locator('button[data-action="publish"]').click()
+    expect(leader.locator("#status")).to_have_text("已发布")
+    shots(leader, "published")
+
+    publication = Publication.objects.get(report=report)
+    stored = publication.pdf.read()
+    assert hashlib.sha256(stored).hexdigest() == publication.pdf_sha256
+    expect(leader.get_by_text(publication.pdf_sha256)).to_be_visible()
+    # Looking at it again renders nothing new: the hash stays the same.
+    leader.reload()
+    publication.refresh_from_db()
+    assert Publication.objects.filter(report=report).count() == 1
+    assert hashlib.sha256(open(publication.pdf.path, "rb").read()).hexdigest() == publication.pdf_sha256
+    assert Report.objects.get(pk=report.pk).status == Report.Status.PUBLISHED
