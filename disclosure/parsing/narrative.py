@@ -238,23 +238,28 @@ def parse_date(text: str) -> dt.date | None:
     return None
 
 
-def take_signature(lines: list[Line]) -> tuple[list[Line], str, dt.date | None]:
-    """Remove the closing signature and date (成文日期) from the end of the last section."""
+def take_signature(lines: list[Line], name: str = "") -> tuple[list[Line], str, dt.date | None]:
+    """Remove the closing signature and date (成文日期) from the end of the last section.
+
+    Without a date, only a last line that is the office's own name counts as a signature.
+    """
     body = list(lines)
     while body and body[-1].blank:
         body.pop()
     if not body:
         return lines, "", None
     issued = parse_date(body[-1].text)
-    if issued is None:
-        return lines, "", None
-    body.pop()
-    while body and body[-1].blank:
+    if issued is not None:
         body.pop()
+        while body and body[-1].blank:
+            body.pop()
     signature = ""
     if body and _short_plain(body[-1].text, 40) and split_numbering(body[-1].text)[0] is None:
-        signature = clean(body[-1].text)
-        body.pop()
+        if issued is not None or (name and key(body[-1].text) == key(name)):
+            signature = clean(body[-1].text)
+            body.pop()
+    if not signature and issued is None:
+        return lines, "", None
     return body, signature, issued
 
 

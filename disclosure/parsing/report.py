@@ -102,10 +102,10 @@ def parse_lines(
     # The last section carries the signature and the date.
     last = next((code for code in reversed(nar.NARRATIVE_SECTIONS) if code in layout.narrative), None)
     signature, issued = "", None
+    name = (org_name or "").strip() or nar.name_from_title(title)
     if last is not None:
-        layout.narrative[last], signature, issued = nar.take_signature(layout.narrative[last])
-
-    name = (org_name or "").strip() or nar.name_from_title(title) or signature
+        layout.narrative[last], signature, issued = nar.take_signature(layout.narrative[last], name)
+    name = name or signature
     if not name and header.subtitles:
         texts = [preamble_text] + [line.text for lines_ in layout.narrative.values() for line in lines_]
         name = nar.expand_name(header.subtitles[0], texts)

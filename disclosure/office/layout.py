@@ -1,0 +1,180 @@
+"""The statutory layout of tables 二, 三 and 四 as grids with merged cells.
+
+Built from the format registry alone, and shared by the Excel and Word
+writers so that both print the same captions, header groups and row groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..formats import CellKind, Format, Row
+
+
+@dataclass
+class GridCell:
+    row: int
+    col: int
+    text: str = ""
+    rowspan: int = 1
+    colspan: int = 1
+    role: str = "value"  # caption, header, group, label, note, value
+    ref: str = ""  # value cells: the cell ref (spec §7)
+    kind: CellKind | None = None
+    computed: bool = False
+
+
+@dataclass
+class Grid:
+    code: str  # section code
+    title: str  # section title, e.g. 二、…
+    width: int
+    cells: list[GridCell] = field(default_factory=list)
+    header_rows: int = 0  # leading rows that repeat on every page
+
+    @property
+    def height(self) -> int:
+        return max((c.row + c.rowspan for c in self.cells), default=0)
+
+    def add(self, **kwargs: Any) -> GridCell:
+        cell = GridCell(**kwargs)
+        self.cells.append(cell)
+        return cell
+
+    def values(self) -> list[GridCell]:
+        return [c for c in self.cells if c.role == "value"]
+
+
+def display_groups(fmt: Format, row: Row) -> tuple[str, ...]:
+    """The row groups a row is printed under.
+
+    The registry gives （七）总计 no group, but the statutory table prints it
+    inside 三、本年度办理结果 (spec §4), right after the outcome rows it sums.
+    """
+    if row.groups or not row.computed:
+        return row.groups
+    outcomes = fmt.outcome_rows
+    return outcomes[0].groups[:1] if outcomes and outcomes[0].groups else ()
+
+
+def amount_header(label: str, unit: str | None) -> str:
+    return f"{label}（{unit}）" if unit else label
+
+
+def active_disclosure_grid(fmt: Format, unit: str | None = None) -> Grid:
+    """One table: per 第二十条 item a caption row, a header row and its rows."""
+    width = 1 + max(len(t.columns) for t in fmt.active_disclosure)
+    grid = Grid("active_disclosure", fmt.section("active_disclosure").title, width)
+    r = 0
+    for table in fmt.active_disclosure:
+        grid.add(row=r, col=0, text=table.caption, colspan=width, role="caption")
+        r += 1
+        grid.add(row=r, col=0, text=fmt.active_disclosure_first_header, role="header")
+        spans = [1] * len(table.columns)
+        spans[-1] = width - len(table.columns)
+        c = 1
+        for col, span in zip(table.columns, spans, strict=True):
+            text = amount_header(col.label, unit) if table.has_unit and col.kind == CellKind.AMOUNT else col.label
+            grid.add(row=r, col=c, text=text, colspan=span, role="header")
+            c += span
+        r += 1
+        for row in table.rows:
+            grid.add(row=r, col=0, text=row.label, role="label")
+            c = 1
+            for col, span in zip(table.columns, spans, strict=True):
+                grid.add(
+                    row=r,
+                    col=c,
+                    colspan=span,
+                    ref=f"active_disclosure.{table.code}.{row.code}.{col.code}",
+                    kind=col.kind,
+                )
+                c += span
+            r += 1
+    return grid
+
+
+def applications_grid(fmt: Format) -> Grid:
+    rows = fmt.applications_rows
+    groups = [display_groups(fmt, row) for row in rows]
+    label_cols = 1 + max(len(g) for g in groups)
+    columns = fmt.applications_columns
+    width = label_cols + len(columns)
+    grid = Grid("applications", fmt.section("applications").title, width, header_rows=3)
+    grid.add(row=0, col=0, text=fmt.applications_note, rowspan=3, colspan=label_cols, role="note")
+    grid.add(row=0, col=label_cols, text=fmt.applications_applicant_header, colspan=len(columns), role="header")
+    c = label_cols
+    i = 0
+    while i < len(columns):
+        col = columns[i]
+        if col.group:
+            run = [x for x in columns[i:]]
+            run = run[: next((k for k, x in enumerate(run) if x.group != col.group), len(run))]
+            grid.add(row=1, col=c, text=col.group, colspan=len(run), role="header")
+            for k, member in enumerate(run):
+                grid.add(row=2, col=c + k, text=member.label, role="header")
+            c += len(run)
+            i += len(run)
+        else:
+            grid.add(row=1, col=c, text=col.label, rowspan=2, role="header")
+            c += 1
+            i += 1
+    top = 3
+    for k, (row, row_groups) in enumerate(zip(rows, groups, strict=True)):
+        r = top + k
+        for level, group in enumerate(row_groups):
+            starts = k == 0 or groups[k - 1][: level + 1] != row_groups[: level + 1]
+            if starts:
+                run = 1
+                while k + run < len(rows) and groups[k + run][: level + 1] == row_groups[: level + 1]:
+                    run += 1
+                grid.add(row=r, col=level, text=group, rowspan=run, role="group")
+        depth = len(row_groups)
+        grid.add(row=r, col=depth, text=row.label, colspan=label_cols - depth, role="label")
+        for j, col in enumerate(columns):
+            grid.add(
+                row=r,
+                col=label_cols + j,
+                ref=f"applications.{row.code}.{col.code}",
+                kind=col.kind,
+                computed=row.computed or col.computed,
+            )
+    return grid
+
+
+def reviews_grid(fmt: Format) -> Grid:
+    columns = fmt.reviews_columns
+    n = len(columns)
+    blocks = fmt.reviews_blocks
+    grid = Grid("reviews", fmt.section("reviews").title, n * len(blocks), header_rows=3)
+    c = 0
+    i = 0
+    while i < len(blocks):
+        block = blocks[i]
+        if block.group:
+            run = [b for b in blocks[i:]]
+            run = run[: next((k for k, b in enumerate(run) if b.group != block.group), len(run))]
+            grid.add(row=0, col=c, text=block.group, colspan=n * len(run), role="header")
+            for member in run:
+                grid.add(row=1, col=c, text=member.label, colspan=n, role="header")
+                for j, col in enumerate(columns):
+                    grid.add(row=2, col=c + j, text=col.label, role="header")
+                c += n
+            i += len(run)
+        else:
+            grid.add(row=0, col=c, text=block.label, colspan=n, role="header")
+            for j, col in enumerate(columns):
+                grid.add(row=1, col=c + j, text=col.label, rowspan=2, role="header")
+            c += n
+            i += 1
+    c = 0
+    for block in blocks:
+        for col in columns:
+            grid.add(row=3, col=c, ref=f"reviews.{block.code}.{col.code}", kind=col.kind, computed=col.computed)
+            c += 1
+    return grid
+
+
+def grids(fmt: Format, unit: str | None = None) -> list[Grid]:
+    return [active_disclosure_grid(fmt, unit), applications_grid(fmt), reviews_grid(fmt)]
