@@ -122,16 +122,20 @@ def test_it_takes_a_clerk_from_sign_in_to_submission(page, clerk, shots):
     expect(cell(page, "applications.new_received.other_org")).to_have_value("0")
     saved(page)
     expect(page.locator('output[data-ref="applications.new_received.total"]')).to_have_text("1")
-    # The rest typed, moving with Enter and the arrow keys as in a spreadsheet.
-    cell(page, "applications.carried_over.natural_person").click()
+    # The rest typed, moving with the arrow keys as in a spreadsheet.
     for row in fmt.applications_rows[1:]:
         if row.computed:
             continue
+        cell(page, f"applications.{row.code}.{applicant[0]}").click()
         for i, col in enumerate(applicant):
-            target = cell(page, f"applications.{row.code}.{col}")
-            target.click()
             page.keyboard.type(str(apps[row.code][col]))
-        page.keyboard.press("Home")
+            if i + 1 < len(applicant):
+                page.keyboard.press("ArrowRight")
+        expect(cell(page, f"applications.{row.code}.{applicant[-1]}")).to_be_focused()
+    # Enter goes down the column, skipping nothing typed.
+    cell(page, "applications.new_received.natural_person").click()
+    page.keyboard.press("Enter")
+    expect(cell(page, "applications.carried_over.natural_person")).to_be_focused()
     page.keyboard.press("Tab")
     saved(page)
     shots(page, "applications-typed")

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from disclosure.models import Comment, Membership, Organization, Publication, Report
 from disclosure.interchange import derive_totals
+from disclosure.models import Comment, Membership, Organization, Publication, Report
 from disclosure.services import import_document
 
 from ..factories import balanced_document
