@@ -455,9 +455,8 @@ def jurisdiction_xlsx(year: int, rows: list[JurisdictionRow], *, title: str = ""
         columns = _cell_columns(fmt, section)
         depth = max(len(levels) for levels, _ref, _spec in columns)
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(fixed) + len(columns))
-        sheet.cell(row=1, column=1, value=title or f"{year}年度 {fmt.section(section).title}").font = Font(
-            name=FONT_NAME, size=14, bold=True
-        )
+        heading = f"{title}——{fmt.section(section).title}" if title else f"{year}年度{fmt.section(section).title}"
+        sheet.cell(row=1, column=1, value=heading).font = Font(name=FONT_NAME, size=14, bold=True)
         head = 2
         for i, label in enumerate(fixed, 1):
             sheet.merge_cells(start_row=head, start_column=i, end_row=head + depth - 1, end_column=i)

@@ -180,8 +180,12 @@ def _continues(previous: Para, current: Para, line: Line) -> bool:
     """Is ``line`` the rest of ``previous``, cut by a line or page break?"""
     if previous.heading or current.heading or current.numbered or previous.heading_like:
         return False
-    if line.para_start is not None:  # PDF: the layout tells
-        return not line.para_start and not previous.ends_layout
+    if line.para_start is not None:  # PDF: an indented line starts a paragraph
+        if line.para_start:
+            return False
+        # A short last line ends a paragraph only at the end of a sentence: a
+        # line also ends short when the next word did not fit.
+        return not (previous.ends_layout and ends_sentence(previous.text))
     return not ends_sentence(previous.text)
 
 
@@ -207,14 +211,22 @@ def read_header(lines: list[Line], join_broken: bool) -> Header:
     body = [line for line in lines if not line.blank]
     header = Header()
     i = 0
-    if body and _short_plain(body[0].text, 80) and "报告" in body[0].text:
-        header.title = clean(body[0].text)
-        i = 1
-        # A title wrapped over lines ends with 报告.
-        while i < len(body) and not header.title.endswith("报告") and _short_plain(body[i].text, 40):
-            header.title += clean(body[i].text)
-            i += 1
-        while i < len(body) and _short_plain(body[i].text, 30) and "报告" not in body[i].text:
+    # The title: the first short lines up to the one that says 报告 (a title may wrap).
+    k = 0
+    while k < min(len(body), 3) and _short_plain(body[k].text, 80):
+        if "报告" in body[k].text:
+            header.title = "".join(clean(line.text) for line in body[: k + 1])
+            i = k + 1
+            break
+        k += 1
+    if header.title:
+        # A subtitle (the office under a title without it) is a short line of its own.
+        while (
+            i < len(body)
+            and _short_plain(body[i].text, 20)
+            and not re.search(r"[《》“”\"()（）]|报告", body[i].text)
+            and body[i].para_end is not False
+        ):
             header.subtitles.append(clean(body[i].text))
             i += 1
     header.preamble = paragraphs(body[i:], join_broken)

@@ -79,11 +79,20 @@ class RowState:
     ref: str  # active_disclosure.art20_1.regulations / applications.granted / reviews
     label_row: int
     where: str
+    expected: int  # how many numbers the row holds
     tokens: list[Token] = field(default_factory=list)
+    # Numbers printed just before the label (a label cut by a page break, or a
+    # PDF row whose label lines sort after its numbers); used only when the
+    # row has no numbers of its own.
+    before: list[Token] = field(default_factory=list)
 
     @property
     def values(self) -> list[Token]:
         return [t for t in self.tokens if t.cell.is_value]
+
+    @property
+    def full(self) -> bool:
+        return len(self.values) >= self.expected
 
 
 @dataclass
@@ -100,6 +109,7 @@ class TableReader:
         self.problems: list[Problem] = []
         self.explained: set[str] = set()  # refs a specific problem already names
         self.leftovers: list[Token] = []
+        self.pending: list[Token] = []  # numbers no open row could take (yet)
         self.rows: dict[str, RowState] = {}
         self.open: RowState | None = None
         self.segment = SEGMENTS[0]
@@ -162,9 +172,11 @@ class TableReader:
                     self._switch(ahead)
             getattr(self, f"_{self.segment}")(tok)
         self.open = None
+        self._flush_pending()
 
     def _switch(self, segment: str) -> None:
         self.open = None
+        self._flush_pending()
         self.segment = segment
 
     def _segment_ahead(self, tok: Token) -> str | None:
@@ -185,10 +197,10 @@ class TableReader:
     def _value(self, tok: Token) -> None:
         if tok.cell.kind == Kind.RULE:
             return
-        if self.open is not None:
+        if self.open is not None and not (self.open.full and tok.cell.is_value):
             self.open.tokens.append(tok)
-        elif tok.cell.kind == Kind.NUMBER:
-            self.leftovers.append(tok)
+        elif tok.cell.is_value:
+            self.pending.append(tok)
 
     def _unknown(self, tok: Token) -> None:
         # Text between a label and its numbers (a label cut in two) keeps the row
@@ -196,11 +208,17 @@ class TableReader:
         if self.open is not None and self.open.values:
             self.open = None
 
-    def _open_row(self, ref: str, tok: Token) -> None:
+    def _open_row(self, ref: str, tok: Token, expected: int) -> None:
         state = self.rows.get(ref)
         if state is None:
-            state = self.rows[ref] = RowState(ref, tok.row, tok.where)
+            state = self.rows[ref] = RowState(ref, tok.row, tok.where, expected)
+        state.before += self.pending
+        self.pending = []
         self.open = state
+
+    def _flush_pending(self) -> None:
+        self.leftovers += [t for t in self.pending if t.cell.kind == Kind.NUMBER]
+        self.pending = []
 
     def _match_row(self, printed: Printed, labels: list, start: int) -> tuple[float, int | None]:
         candidates = [(lab, i) for lab, i in labels if i >= start]
@@ -240,7 +258,7 @@ class TableReader:
                 self.ad_headers.setdefault(table.code, [])
             self.ad_collecting = False
             self.ad_pos = index
-            self._open_row(ref, tok)
+            self._open_row(ref, tok, len(table.columns))
             return
         if self.ad_collecting and self.ad_table is not None:
             self.ad_headers[self.ad_table.code].append(tok.text)
@@ -265,7 +283,7 @@ class TableReader:
                     self.open = last
                 return
             self.app_pos = index
-            self._open_row(ref, tok)
+            self._open_row(ref, tok, len(self.fmt.applications_columns))
             return
         if group_score:
             self.open = None
@@ -286,7 +304,9 @@ class TableReader:
                 self.rv_headers.append(tok.text)
             return
         if self.rv_state is None and tok.cell.is_value:
-            self.rv_state = self.rows["reviews"] = RowState("reviews", tok.row, tok.where)
+            expected = len(self.fmt.reviews_blocks) * len(self.fmt.reviews_columns)
+            self._flush_pending()
+            self.rv_state = self.rows["reviews"] = RowState("reviews", tok.row, tok.where, expected)
             self.open = self.rv_state
         self._value(tok)
 
@@ -358,6 +378,14 @@ class TableReader:
         """Column → token for a row, or nothing when the numbers cannot be placed with certainty."""
         tokens = [t for t in state.tokens if t.cell.kind != Kind.RULE]
         values = [t for t in tokens if t.cell.is_value]
+        if not values and state.before:
+            if len(state.before) == len(columns):
+                return {col: tok for col, tok in zip(columns, state.before, strict=True) if col is not None}
+            for tok in state.before:
+                self._leftover(tok)
+        elif state.before:
+            for tok in state.before:
+                self._leftover(tok)
         target = printed if printed and len(values) == len(printed) else columns
         if not values:
             return {}
