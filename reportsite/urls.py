@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("workspace/", include("disclosure.urls")),
     path("review/", include("disclosure.urls_review")),
-    path("", RedirectView.as_view(pattern_name="workspace:dashboard", permanent=False)),
+    path("", include("disclosure.urls_portal")),
+    path("", RedirectView.as_view(pattern_name="portal:list", permanent=False)),
 ]

@@ -1,0 +1,219 @@
+"""Reads for the public portal: only published revisions, ever."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import Max, OuterRef, QuerySet, Subquery
+
+from . import formats as reg
+from .interchange import cell_value
+from .models import Organization, Publication, Report
+from .permissions import subtree_ids
+
+
+def latest_publications() -> QuerySet[Publication]:
+    """The newest publication of every report that has one."""
+    newest = Publication.objects.filter(report=OuterRef("report")).order_by("-number").values("pk")[:1]
+    return (
+        Publication.objects.filter(pk=Subquery(newest))
+        .select_related("report__organization__parent", "revision")
+        .order_by("-report__year", "report__organization__name")
+    )
+
+
+def search(*, jurisdiction: str = "", organization: str = "", year: int | None = None, query: str = ""):
+    publications = latest_publications()
+    if jurisdiction:
+        root = Organization.objects.filter(code=jurisdiction).first()
+        ids = subtree_ids([root.pk]) if root else set()
+        publications = publications.filter(report__organization_id__in=ids)
+    if organization:
+        publications = publications.filter(report__organization__code=organization)
+    if year:
+        publications = publications.filter(report__year=year)
+    if query:
+        publications = publications.filter(report__organization_name__icontains=query) | publications.filter(
+            report__organization__name__icontains=query
+        )
+    return publications
+
+
+def publication(org_code: str, year: int, number: int | None = None) -> Publication | None:
+    found = Publication.objects.select_related("report__organization", "revision").filter(
+        report__organization__code=org_code, report__year=year
+    )
+    if number is not None:
+        return found.filter(number=number).first()
+    return found.order_by("-number").first()
+
+
+def published_years() -> list[int]:
+    return sorted(set(Publication.objects.values_list("report__year", flat=True)), reverse=True)
+
+
+def jurisdictions() -> QuerySet[Organization]:
+    """People's governments that have published reports below them."""
+    return Organization.objects.filter(kind=Organization.Kind.GOVERNMENT).order_by("name")
+
+
+@dataclass(frozen=True)
+class CellRow:
+    section: str
+    section_label: str
+    subtable: str
+    row: str
+    row_label: str
+    column: str
+    column_label: str
+    value: object
+
+
+def cell_rows(doc: dict) -> Iterator[CellRow]:
+    """One row per statutory cell, with codes and labels from the registry."""
+    fmt = reg.get_format(doc["format"])
+    sections = {s.code: s.title for s in fmt.sections}
+    for spec in fmt.cells():
+        if spec.section == "active_disclosure":
+            table = fmt.subtable(spec.subtable)
+            row = next(r for r in table.rows if r.code == spec.row)
+            col = next(c for c in table.columns if c.code == spec.column)
+            row_label, col_label = f"{table.caption} {row.label}", col.label
+        elif spec.section == "applications":
+            row_label = fmt.applications_row(spec.row).full_label
+            col_label = fmt.applications_column(spec.column).label
+        else:
+            block = next(b for b in fmt.reviews_blocks if b.code == spec.row)
+            row_label = block.label
+            col_label = next(c.label for c in fmt.reviews_columns if c.code == spec.column)
+        yield CellRow(
+            spec.section,
+            sections[spec.section],
+            spec.subtable,
+            spec.row,
+            row_label,
+            spec.column,
+            col_label,
+            cell_value(doc, spec),
+        )
+
+
+CSV_HEADER = [
+    "org_code",
+    "org_name",
+    "year",
+    "format",
+    "revision",
+    "section",
+    "section_label",
+    "subtable",
+    "row",
+    "row_label",
+    "column",
+    "column_label",
+    "value",
+]
+
+
+def csv_records(pub: Publication) -> Iterator[list]:
+    doc = pub.revision.document
+    for r in cell_rows(doc):
+        yield [
+            doc["organization"]["code"],
+            doc["organization"]["name"],
+            doc["year"],
+            doc["format"],
+            pub.number,
+            r.section,
+            r.section_label,
+            r.subtable,
+            r.row,
+            r.row_label,
+            r.column,
+            r.column_label,
+            "" if r.value is None else r.value,
+        ]
+
+
+# -- statistics ---------------------------------------------------------------------
+
+
+def _sum(docs: list[dict], getter) -> int | None:
+    values = [getter(d) for d in docs]
+    known = [v for v in values if isinstance(v, int)]
+    return sum(known) if known else None
+
+
+def outcome_groups(fmt: reg.Format) -> list[tuple[str, list[str]]]:
+    """The outcome categories of table 三 (（一）…（六）) with their data rows, from the registry."""
+    groups: dict[str, list[str]] = {}
+    for row in fmt.outcome_rows:
+        key = row.groups[-1] if len(row.groups) > 1 else row.label
+        groups.setdefault(key, []).append(row.code)
+    return list(groups.items())
+
+
+def short_label(label: str) -> str:
+    """（二）部分公开（区分处理的…） → 部分公开."""
+    return re.sub(r"^（[一二三四五六七八九十]+）", "", label).split("（")[0]
+
+
+def statistics(jurisdiction: Organization | None) -> list[dict]:
+    """Per year: totals of the three tables across the jurisdiction's published reports."""
+    publications = list(latest_publications())
+    if jurisdiction is not None:
+        ids = subtree_ids([jurisdiction.pk])
+        publications = [p for p in publications if p.report.organization_id in ids]
+    by_year: dict[int, list[dict]] = {}
+    for pub in publications:
+        by_year.setdefault(pub.report.year, []).append(pub.revision.document)
+    years = []
+    for year in sorted(by_year):
+        docs = by_year[year]
+        received = _sum(docs, lambda d: d["applications"]["new_received"]["total"])
+        outcomes = _sum(docs, lambda d: d["applications"]["outcome_total"]["total"])
+        mix: dict[str, int] = {}
+        for doc in docs:
+            for key, rows in outcome_groups(reg.get_format(doc["format"])):
+                mix[key] = mix.get(key, 0) + (_row_total(doc, rows) or 0)
+        mix_list = [{"label": short_label(k), "value": v} for k, v in mix.items()]
+        # 实质公开率 = (予以公开 + 部分公开) / 办理结果总计: the first two categories.
+        disclosed = mix_list[0]["value"] + mix_list[1]["value"] if len(mix_list) > 1 else 0
+        years.append(
+            {
+                "year": year,
+                "reports": len(docs),
+                "received": received or 0,
+                "outcomes": outcomes or 0,
+                "mix": mix_list,
+                "disclosure_rate": disclosed / outcomes if outcomes else None,
+                "rate_percent": f"{disclosed / outcomes * 100:.1f}%" if outcomes else "—",
+                "reconsideration": _sum(docs, lambda d: d["reviews"]["reconsideration"]["total"]) or 0,
+                "litigation": (_sum(docs, lambda d: d["reviews"]["litigation_direct"]["total"]) or 0)
+                + (_sum(docs, lambda d: d["reviews"]["litigation_after"]["total"]) or 0),
+            }
+        )
+    return years
+
+
+def _row_total(doc: dict, rows: list[str]) -> int | None:
+    values = [doc["applications"][r]["total"] for r in rows]
+    known = [v for v in values if isinstance(v, int)]
+    return sum(known) if known else None
+
+
+def report_years(org_code: str) -> list[int]:
+    return sorted(
+        set(
+            Report.objects.filter(organization__code=org_code, publications__isnull=False).values_list(
+                "year", flat=True
+            )
+        ),
+        reverse=True,
+    )
+
+
+def newest_number(report: Report) -> int:
+    return report.publications.aggregate(n=Max("number"))["n"] or 0

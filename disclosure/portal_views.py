@@ -1,0 +1,275 @@
+"""The public portal: published reports, their official files and open data. No login."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+from django.views.decorators.http import require_safe
+
+from . import portal
+from .models import Organization, Publication
+from .pdf.presentation import report_context
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+# The newest version of a report changes when a correction is published.
+LATEST = "public, max-age=300"
+CONTENT_TYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv; charset=utf-8"}
+
+
+def disposition(attachment: bool, name: str, ascii_name: str) -> str:
+    """RFC 6266/5987: an ASCII name for old clients, the Chinese one for the rest."""
+    kind = "attachment" if attachment else "inline"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@require_safe
+def report_list(request: HttpRequest) -> HttpResponse:
+    filters = {
+        "jurisdiction": request.GET.get("jurisdiction", ""),
+        "organization": request.GET.get("organization", ""),
+        "year": _int(request.GET.get("year")),
+        "query": request.GET.get("q", "").strip(),
+    }
+    page = Paginator(portal.search(**filters), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "years": portal.published_years(),
+            "jurisdictions": portal.jurisdictions(),
+        },
+    )
+
+
+def _get(org_code: str, year: int, number: int | None = None) -> Publication:
+    pub = portal.publication(org_code, year, number)
+    if pub is None:
+        raise Http404("没有找到已发布的报告。")
+    return pub
+
+
+@require_safe
+def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
+    pub = _get(org_code, year)
+    # A publication never changes, so its rendered body is cached for good.
+    key = f"portal:body:{pub.pk}"
+    body = cache.get(key)
+    if body is None:
+        body = render_to_string("report/_body.html", report_context(pub.revision.document))
+        cache.set(key, body, None)
+    response = render(
+        request,
+        "portal/report.html",
+        {
+            "pub": pub,
+            "report": pub.report,
+            "body": body,
+            "revisions": pub.report.publications.order_by("-number"),
+            "other_years": [y for y in portal.report_years(org_code) if y != year],
+        },
+    )
+    response["Cache-Control"] = LATEST
+    return response
+
+
+def _filename(pub: Publication, ext: str, numbered: bool) -> str:
+    name = pub.revision.document["organization"]["name"]
+    suffix = f"（第{pub.number}版）" if numbered else ""
+    return f"{name}{pub.report.year}年政府信息公开工作年度报告{suffix}.{ext}"
+
+
+def _download(request: HttpRequest, pub: Publication, ext: str, numbered: bool) -> HttpResponse:
+    if ext == "csv":
+        etag = hashlib.sha256(f"{pub.data_sha256}:csv".encode()).hexdigest()
+    else:
+        etag = pub.pdf_sha256 if ext == "pdf" else pub.data_sha256
+    etag = f'"{etag}"'
+    last_modified = pub.published_at.timestamp()
+    cached = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if cached is not None:
+        response = cached
+    elif ext == "csv":
+        response = HttpResponse(_report_csv(pub), content_type=CONTENT_TYPES["csv"])
+    else:
+        field = pub.pdf if ext == "pdf" else pub.data
+        response = FileResponse(field.open("rb"), content_type=CONTENT_TYPES[ext])
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified)
+    response["Cache-Control"] = IMMUTABLE if numbered else LATEST
+    ascii_name = f"{pub.report.organization.code}-{pub.report.year}" + (f"-r{pub.number}" if numbered else "")
+    response["Content-Disposition"] = disposition(ext != "pdf", _filename(pub, ext, numbered), f"{ascii_name}.{ext}")
+    return response
+
+
+def _report_csv(pub: Publication) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")  # Excel reads UTF-8 CSV only with a BOM
+    writer = csv.writer(out)
+    writer.writerow(portal.CSV_HEADER)
+    writer.writerows(portal.csv_records(pub))
+    return out.getvalue()
+
+
+@require_safe
+def download_latest(request: HttpRequest, org_code: str, year: int, ext: str) -> HttpResponse:
+    return _download(request, _get(org_code, year), ext, numbered=False)
+
+
+@require_safe
+def download_revision(request: HttpRequest, org_code: str, year: int, number: int, ext: str) -> HttpResponse:
+    return _download(request, _get(org_code, year, number), ext, numbered=True)
+
+
+# -- open data in bulk -----------------------------------------------------------------
+
+
+class _Sink(io.RawIOBase):
+    """A write-only stream zipfile writes into; we hand its bytes on as they come."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def drain(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+def _year_zip(publications: list[Publication], year: int) -> Iterator[bytes]:
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for pub in publications:
+            info = zipfile.ZipInfo(
+                f"{year}/{pub.report.organization.code}-{year}-r{pub.number}.json",
+                date_time=pub.published_at.timetuple()[:6],
+            )
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as target, pub.data.open("rb") as source:
+                for chunk in iter(lambda: source.read(64 * 1024), b""):
+                    target.write(chunk)
+                    yield sink.drain()
+            pub.data.close()
+        newest = max(p.published_at for p in publications)
+        info = zipfile.ZipInfo(f"{year}/{year}-cells.csv", date_time=newest.timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w") as target:
+            text = io.TextIOWrapper(target, encoding="utf-8-sig", newline="")
+            writer = csv.writer(text)
+            writer.writerow(portal.CSV_HEADER)
+            for pub in publications:
+                writer.writerows(portal.csv_records(pub))
+                text.flush()
+                yield sink.drain()
+            text.flush()
+            text.detach()
+    yield sink.drain()
+
+
+@require_safe
+def year_zip(request: HttpRequest, year: int) -> HttpResponse:
+    publications = list(portal.search(year=year).order_by("report__organization__code"))
+    if not publications:
+        raise Http404("该年度没有已发布的报告。")
+    etag = '"' + hashlib.sha256("".join(p.data_sha256 for p in publications).encode()).hexdigest() + '"'
+    cached = get_conditional_response(request, etag=etag)
+    response = cached or StreamingHttpResponse(_year_zip(publications, year), content_type="application/zip")
+    response["ETag"] = etag
+    response["Cache-Control"] = LATEST
+    response["Content-Disposition"] = disposition(
+        True, f"{year}年政府信息公开工作年度报告数据.zip", f"reports-{year}.zip"
+    )
+    return response
+
+
+@require_safe
+def data_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/data.html", {"years": portal.published_years()})
+
+
+# -- statistics -----------------------------------------------------------------------------
+
+
+CHART_WIDTH = 640
+CHART_HEIGHT = 220
+
+
+def _bars(years: list[dict]) -> dict:
+    """Geometry of a server-rendered SVG bar chart of applications received per year."""
+    peak = max((y["received"] for y in years), default=0) or 1
+    slot = CHART_WIDTH / max(len(years), 1)
+    bars = []
+    for i, y in enumerate(years):
+        height = round(y["received"] / peak * (CHART_HEIGHT - 40))
+        bars.append(
+            {
+                "x": round(i * slot + slot * 0.2),
+                "y": CHART_HEIGHT - 20 - height,
+                "width": round(slot * 0.6),
+                "height": height,
+                "label_x": round(i * slot + slot / 2),
+                "year": y["year"],
+                "value": y["received"],
+            }
+        )
+    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "bars": bars, "baseline": CHART_HEIGHT - 20}
+
+
+MIX_COLOURS = ["#198754", "#20c997", "#dc3545", "#fd7e14", "#6c757d", "#0d6efd"]
+
+
+def _mix(year: dict) -> list[dict]:
+    """Segments of a 100% stacked bar of outcomes."""
+    total = sum(m["value"] for m in year["mix"]) or 1
+    x, segments = 0.0, []
+    for colour, m in zip(MIX_COLOURS, year["mix"], strict=False):
+        width = m["value"] / total * 100
+        segments.append({**m, "x": round(x, 2), "width": round(width, 2), "colour": colour})
+        x += width
+    return segments
+
+
+@require_safe
+def statistics(request: HttpRequest) -> HttpResponse:
+    code = request.GET.get("jurisdiction", "")
+    jurisdiction = Organization.objects.filter(code=code).first() if code else None
+    years = portal.statistics(jurisdiction)
+    for y in years:
+        y["segments"] = _mix(y)
+    return render(
+        request,
+        "portal/stats.html",
+        {
+            "years": years,
+            "chart": _bars(years),
+            "jurisdiction": jurisdiction,
+            "jurisdictions": portal.jurisdictions(),
+        },
+    )

@@ -1,0 +1,32 @@
+from django.urls import path, register_converter
+
+from . import portal_views
+
+
+class Extension:
+    regex = "pdf|json|csv"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(Extension, "ext")
+
+app_name = "portal"
+
+urlpatterns = [
+    path("reports/", portal_views.report_list, name="list"),
+    path("reports/<slug:org_code>/<int:year>/", portal_views.report_page, name="report"),
+    path("reports/<slug:org_code>/<int:year>.<ext:ext>", portal_views.download_latest, name="download"),
+    path(
+        "reports/<slug:org_code>/<int:year>/r<int:number>.<ext:ext>",
+        portal_views.download_revision,
+        name="download_revision",
+    ),
+    path("data/", portal_views.data_index, name="data"),
+    path("data/<int:year>.zip", portal_views.year_zip, name="year_zip"),
+    path("stats/", portal_views.statistics, name="stats"),
+]

@@ -1,0 +1,161 @@
+"""The public portal: only published revisions, stable links, cache headers, open data."""
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+from django.urls import reverse
+
+from disclosure.interchange import dumps
+from disclosure.models import Report
+from disclosure.services import import_document, save_edits
+from disclosure.workflow import Action, publish_imported, transition
+
+from .factories import balanced_document, seed
+from .personas import build_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def published():
+    report = import_document(seed("002"), status=Report.Status.PUBLISHED).report
+    publish_imported(report)
+    return report
+
+
+def urls(org: str, year: int, number: int = 1) -> list[str]:
+    return [
+        reverse("portal:report", args=[org, year]),
+        *[reverse("portal:download", args=[org, year, ext]) for ext in ("pdf", "json", "csv")],
+        *[reverse("portal:download_revision", args=[org, year, number, ext]) for ext in ("pdf", "json", "csv")],
+    ]
+
+
+@pytest.mark.parametrize("state", ["draft", "submitted", "returned", "approved"])
+def test_it_hides_every_unpublished_report_on_every_url(client, state):
+    report = import_document(balanced_document("2021", year=2021)).report
+    Report.objects.filter(pk=report.pk).update(status=state)
+    for url in [*urls("test-org", 2021), reverse("portal:year_zip", args=[2021])]:
+        assert client.get(url).status_code == 404, url
+    listing = client.get(reverse("portal:list"))
+    assert "测试局" not in listing.text
+
+
+def test_it_lists_and_searches_published_reports(client, published):
+    page = client.get(reverse("portal:list"), {"q": "老城区"})
+    assert "老城区商务和工业信息化局2021年政府信息公开工作年度报告" in page.text
+    assert "老城区" not in client.get(reverse("portal:list"), {"year": 2020}).text
+    assert "老城区" not in client.get(reverse("portal:list"), {"q": "不存在的机关"}).text
+
+
+def test_it_filters_by_jurisdiction(client):
+    world = build_world()
+    doc = balanced_document("2021", year=2021)
+    report = import_document(doc, status=Report.Status.PUBLISHED).report
+    publish_imported(report)
+    assert "测试局" in client.get(reverse("portal:list"), {"jurisdiction": "district-a"}).text
+    assert "测试局" not in client.get(reverse("portal:list"), {"jurisdiction": "district-b"}).text
+    assert world.office.code == "test-org"
+
+
+def test_it_shows_the_report_as_an_accessible_page(client, published):
+    page = client.get(reverse("portal:report", args=["lc-swj", 2021]))
+    assert page.status_code == 200
+    assert '<html lang="zh-CN">' in page.text
+    assert "<h1" in page.text and 'scope="col"' in page.text
+    assert "三、收到和处理政府信息公开申请情况" in page.text
+    assert 'name="viewport"' in page.text
+
+
+def test_it_serves_the_stored_pdf_with_cache_headers(client, published):
+    pub = published.publications.get()
+    response = client.get(reverse("portal:download_revision", args=["lc-swj", 2021, 1, "pdf"]))
+    body = b"".join(response.streaming_content)
+    assert response["Content-Type"] == "application/pdf"
+    assert hashlib.sha256(body).hexdigest() == pub.pdf_sha256
+    assert response["ETag"] == f'"{pub.pdf_sha256}"'
+    assert "immutable" in response["Cache-Control"]
+    assert response["Last-Modified"]
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("inline; filename=\"lc-swj-2021-r1.pdf\"; filename*=UTF-8''")
+    assert "%E8%80%81%E5%9F%8E%E5%8C%BA" in disposition  # 老城区
+    again = client.get(
+        reverse("portal:download_revision", args=["lc-swj", 2021, 1, "pdf"]), HTTP_IF_NONE_MATCH=response["ETag"]
+    )
+    assert again.status_code == 304
+
+
+def test_it_serves_the_json_and_a_cell_per_row_csv(client, published):
+    pub = published.publications.get()
+    data = client.get(reverse("portal:download", args=["lc-swj", 2021, "json"]))
+    assert json.loads(b"".join(data.streaming_content)) == seed("002")
+    assert "max-age=300" in data["Cache-Control"]
+    response = client.get(reverse("portal:download", args=["lc-swj", 2021, "csv"]))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["org_code", "org_name", "year"]
+    assert len(rows) == 1 + 10 + 175 + 15
+    granted = next(r for r in rows if r[8] == "granted" and r[10] == "natural_person")
+    assert granted[12] == ""  # blank in the published text: blank here too, never 0
+    withheld = next(r for r in rows if r[8] == "withheld_prohibited" and r[10] == "total")
+    assert withheld[9] == "（三）不予公开2.其他法律行政法规禁止公开" and withheld[12] == "0"
+    assert pub.number == 1
+
+
+def test_it_keeps_earlier_revisions_public_after_a_correction(client, settings):
+    world = build_world()
+    report = import_document(balanced_document("2021", year=2021)).report
+    clerk, leader = world.users["owner_clerk"], world.users["office_reviewer"]
+    for action, actor in [(Action.SUBMIT, clerk), (Action.APPROVE, leader), (Action.PUBLISH, leader)]:
+        transition(report, action, actor=actor)
+    transition(report, Action.CORRECT, actor=clerk)
+    report.refresh_from_db()
+    save_edits(
+        report, actor=clerk, expected_version=report.version, narrative={"overview.platform": "更正后的平台建设情况。"}
+    )
+    # While the correction is drafted, the public still sees r1.
+    assert "更正后的平台建设情况" not in client.get(reverse("portal:report", args=["test-org", 2021])).text
+    for action, actor in [(Action.SUBMIT, clerk), (Action.APPROVE, leader), (Action.PUBLISH, leader)]:
+        transition(report, action, actor=actor)
+    page = client.get(reverse("portal:report", args=["test-org", 2021]))
+    assert "更正后的平台建设情况" in page.text and "历次版本" in page.text
+    first = client.get(reverse("portal:download_revision", args=["test-org", 2021, 1, "json"]))
+    assert "更正后的平台建设情况" not in b"".join(first.streaming_content).decode()
+    assert client.get(reverse("portal:download_revision", args=["test-org", 2021, 3, "pdf"])).status_code == 404
+
+
+def test_it_bundles_a_years_open_data_as_a_zip(client, published):
+    other = import_document(seed("004"), status=Report.Status.PUBLISHED).report
+    publish_imported(other)
+    assert client.get(reverse("portal:year_zip", args=[2019])).status_code == 404
+    response = client.get(reverse("portal:year_zip", args=[2021]))
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert archive.namelist() == ["2021/lc-swj-2021-r1.json", "2021/2021-cells.csv"]
+    assert archive.read("2021/lc-swj-2021-r1.json").decode() == dumps(seed("002"))
+    lines = archive.read("2021/2021-cells.csv").decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + 200
+
+
+def test_it_computes_statistics_per_jurisdiction(client):
+    build_world()
+    doc = balanced_document("2021", year=2021)
+    report = import_document(doc, status=Report.Status.PUBLISHED).report
+    publish_imported(report)
+    page = client.get(reverse("portal:stats"), {"jurisdiction": "city"})
+    (year,) = page.context["years"]
+    apps = doc["applications"]
+    assert year["received"] == apps["new_received"]["total"]
+    rate = (apps["granted"]["total"] + apps["partially_granted"]["total"]) / apps["outcome_total"]["total"]
+    assert year["disclosure_rate"] == pytest.approx(rate)
+    assert sum(m["value"] for m in year["mix"]) == apps["outcome_total"]["total"]
+    assert "<svg" in page.text
+    assert client.get(reverse("portal:stats"), {"jurisdiction": "district-b"}).context["years"] == []
