@@ -20,11 +20,12 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.table import _Cell
 
 from .. import formats as reg
 from ..formats import Format
 from ..interchange import canonicalize, cell_value, validate_document
-from .layout import Grid, grids
+from .layout import Grid, GridCell, grids
 
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"
@@ -39,6 +40,8 @@ TABLE_SIZE = Pt(10.5)  # 5号: fifteen columns must fit 156 mm
 LINE_PITCH = Pt(29)  # 22 lines in the 225 mm text block
 INDENT = Pt(32)  # two characters
 CN_NUMERALS = "一二三四五六七八九十"
+TABLE_STYLE = "表格文字"
+TABLE_STYLE_ID = "ReportTableText"
 
 
 def _cn(n: int) -> str:
@@ -96,7 +99,8 @@ def _setup(document) -> None:
     title.paragraph_format.space_after = LINE_PITCH
     _style(document, "Heading 1", HEADING1_FONT, BODY_SIZE, base="Normal").paragraph_format.first_line_indent = INDENT
     _style(document, "Heading 2", HEADING2_FONT, BODY_SIZE, base="Normal").paragraph_format.first_line_indent = INDENT
-    table = _style(document, "表格文字", BODY_FONT, TABLE_SIZE, base="Normal")
+    table = _style(document, TABLE_STYLE, BODY_FONT, TABLE_SIZE, base="Normal")
+    table.element.styleId = TABLE_STYLE_ID
     table.paragraph_format.first_line_indent = Pt(0)
     table.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
     table.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
@@ -146,11 +150,11 @@ def _page_numbers(document) -> None:
             _fonts(run._r, PAGE_NUMBER_FONT, PAGE_NUMBER_FONT)
 
 
-def _para(document, text: str, style: str = "Normal", font: str | None = None):
+def _para(document, text: str, style: str = "Normal", font: str = BODY_FONT):
     paragraph = document.add_paragraph(style=style)
     run = paragraph.add_run(text)
-    if font:
-        _fonts(run._r, font)
+    # On the run as well as the style: text pasted into another document keeps its face.
+    _fonts(run._r, font)
     return paragraph
 
 
@@ -166,28 +170,51 @@ def _repeat_header(row) -> None:
 
 
 def _table(document, fmt: Format, grid: Grid, doc: dict) -> None:
+    """The grid as a Word table; merged cells are written as gridSpan/vMerge directly
+    (python-docx's cell merging is quadratic in the table size)."""
     table = document.add_table(rows=grid.height, cols=grid.width)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    origins = {(c.row, c.col): c for c in grid.cells}
+    below: dict[tuple[int, int], GridCell] = {}  # positions a rowspan reaches, by origin column
     for cell in grid.cells:
-        target = table.cell(cell.row, cell.col)
-        if cell.rowspan > 1 or cell.colspan > 1:
-            target = target.merge(table.cell(cell.row + cell.rowspan - 1, cell.col + cell.colspan - 1))
-        if cell.role == "value":
-            value = cell_value(doc, fmt.cell(cell.ref))
-            text = "" if value is None else str(value)
-        else:
-            text = cell.text
-        paragraph = target.paragraphs[0]
-        paragraph.style = document.styles["表格文字"]
-        if cell.role in ("label", "caption") and cell.colspan < grid.width:
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
-        run = paragraph.add_run(text)
-        run.bold = cell.role in ("header", "caption", "note")
-        _fonts(run._r, HEADING1_FONT if run.bold else BODY_FONT)
-        target.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+        for r in range(cell.row + 1, cell.row + cell.rowspan):
+            below[(r, cell.col)] = cell
+    for r, row in enumerate(table.rows):
+        tcs = list(row._tr.tc_lst)
+        c = 0
+        while c < grid.width:
+            tc = tcs[c]
+            cell = origins.get((r, c)) or below.get((r, c))
+            span = cell.colspan if cell else 1
+            for extra in tcs[c + 1 : c + span]:
+                row._tr.remove(extra)
+            if span > 1:
+                tc.grid_span = span
+                tc.width = sum((tcs[k].width or 0) for k in range(c, c + span)) or None
+            if cell is not None and cell.rowspan > 1:
+                tc.vMerge = "restart" if (r, c) in origins else "continue"
+            if (r, c) in origins:
+                _fill(document, fmt, grid, _Cell(tc, table), cell, doc)
+            c += span
     for r in range(grid.header_rows):
         _repeat_header(table.rows[r])
+
+
+def _fill(document, fmt: Format, grid: Grid, target: _Cell, cell: GridCell, doc: dict) -> None:
+    if cell.role == "value":
+        value = cell_value(doc, fmt.cell(cell.ref))
+        text = "" if value is None else str(value)
+    else:
+        text = cell.text
+    paragraph = target.paragraphs[0]
+    paragraph._p.style = TABLE_STYLE_ID  # by id: looking a style up by name is slow
+    if cell.role in ("label", "caption") and cell.colspan < grid.width:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    run = paragraph.add_run(text)
+    run.bold = cell.role in ("header", "caption", "note")
+    _fonts(run._r, HEADING1_FONT if run.bold else BODY_FONT)
+    target.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
 
 
 def _signature(document, name: str, issued_on: str | None) -> None:
