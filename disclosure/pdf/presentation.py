@@ -102,6 +102,13 @@ class Cell:
 class TableRow:
     cells: tuple[Cell, ...]
     kind: str = "data"  # caption | head | data
+    # No page break after this row: a row-group label needs a few of its
+    # rows on the page to fit, and one row alone on a page loses its label.
+    keep_with_next: bool = False
+
+    @property
+    def css_class(self) -> str:
+        return f"report-row--{self.kind}" + (" report-row--keep-with-next" if self.keep_with_next else "")
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,12 @@ class Part:
     path: str
     heading: str
     paragraphs: tuple[str, ...]
+
+    @property
+    def css_class(self) -> str:
+        # An empty part (a draft, or a topic the report left out) prints its
+        # heading alone; that heading need not keep with what follows.
+        return "report-part" + ("" if self.paragraphs else " report-part--empty")
 
 
 @dataclass(frozen=True)
@@ -254,11 +267,16 @@ def _column_header(
     return rows
 
 
+KEEP_FIRST_ROWS = 3  # of a row group, on one page
+KEEP_LAST_ROWS = 2
+
+
 def _row_groups(rows: list[tuple[tuple[str, ...], list[Cell]]], depth: int) -> list[TableRow]:
     """Prefix each data row with its labels: row-group labels spanning the
     consecutive rows that share them, then the row label across the rest."""
-    out = []
-    for i, (path, cells) in enumerate(rows):
+    keep = [False] * len(rows)
+    prefixes = []
+    for i, (path, _cells) in enumerate(rows):
         *groups, label = path
         prefix = []
         for level, group in enumerate(groups):
@@ -271,9 +289,17 @@ def _row_groups(rows: list[tuple[tuple[str, ...], list[Cell]]], depth: int) -> l
                     break
                 span += 1
             prefix.append(Cell(group, "group", rowspan=span))
+            for j in range(i, i + min(span, KEEP_FIRST_ROWS) - 1):
+                keep[j] = True
+            if span > KEEP_FIRST_ROWS:
+                for j in range(i + span - KEEP_LAST_ROWS, i + span - 1):
+                    keep[j] = True
         prefix.append(Cell(label, "label", colspan=depth - len(groups)))
-        out.append(TableRow(tuple(prefix + cells)))
-    return out
+        prefixes.append(prefix)
+    return [
+        TableRow(tuple(prefix + cells), keep_with_next=kept)
+        for prefix, (_path, cells), kept in zip(prefixes, rows, keep, strict=True)
+    ]
 
 
 def _applications_groups(fmt: Format, row: reg.Row) -> tuple[str, ...]:
