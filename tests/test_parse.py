@@ -497,3 +497,14 @@ def test_organization_code_and_kind():
     assert derive_org_code("区商务局") != code
     assert org_kind("银川市兴庆区人民政府") == "government"
     assert org_kind("兴庆区商务和经济技术合作局") == "department"
+
+
+def test_a_foreign_workbook_is_read_by_its_labels():
+    """An .xlsx without this system's cell names: the tables are found by their labels."""
+    from disclosure.office import export_report_xlsx
+
+    expected = canonicalize(seed("000"))
+    data = export_report_xlsx(expected)
+    result = parse_report(data, filename="r.xlsx", year=2020, org_name=expected["organization"]["name"])
+    assert result.kind == "xlsx"
+    assert cells(result.document) == cells(expected)
