@@ -50,6 +50,26 @@ def chinese_date(value: str | dt.date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+TITLE_LINE = 20  # 2号 characters in the 156 mm line
+
+
+def text_width(text: str) -> float:
+    """Width in full-width characters: ASCII letters and digits are half."""
+    return sum(0.5 if ord(ch) < 0x2E80 else 1 for ch in text)
+
+
+def title_lines(title: str, organization: str) -> tuple[str, ...]:
+    """A title too long for one line breaks after the office's name, so that
+    no line ends inside a word (GB/T 9704: 回行时词意完整、排列对称)."""
+    title = title.strip()
+    rest = title.removeprefix(organization).strip()
+    if text_width(title) <= TITLE_LINE or rest == title or not rest:
+        return (title,)
+    if text_width(organization) <= TITLE_LINE and text_width(rest) <= TITLE_LINE:
+        return (organization, rest)
+    return (title,)
+
+
 def paragraphs(text: str | None) -> tuple[str, ...]:
     """Narrative text → printed paragraphs (one per non-empty line)."""
     return tuple(line.strip() for line in (text or "").splitlines() if line.strip())
@@ -172,6 +192,7 @@ class ReportView:
     format: str
     year: int
     title: str
+    title_lines: tuple[str, ...]
     organization: str
     preamble: tuple[str, ...]
     sections: tuple[SectionView, ...]
@@ -447,6 +468,7 @@ def report_view(doc: dict, *, draft: bool = False, revision: int | None = None) 
         format=fmt.code,
         year=doc["year"],
         title=title,
+        title_lines=title_lines(title, organization),
         organization=organization,
         preamble=_preamble(fmt, doc),
         sections=tuple(sections),
@@ -470,7 +492,8 @@ def report_context(doc: dict, *, draft: bool = False, revision: int | None = Non
     :class:`ReportView`:
 
     - ``lang`` ("zh-CN"), ``format``, ``year``, ``title`` (the document's
-      title, or the default one), ``organization`` (name as printed);
+      title, or the default one) and ``title_lines`` (how it is broken),
+      ``organization`` (name as printed);
     - ``preamble``: paragraphs printed before 一、;
     - ``sections``: the six sections in statutory order, each a
       :class:`SectionView` with ``code``, ``title`` (the statutory title) and
