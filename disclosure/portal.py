@@ -14,6 +14,25 @@ from .models import Organization, Publication, Report
 from .permissions import subtree_ids
 
 
+# Cached per publication: what a download needs, and the rendered page. The
+# "newest version" entries are dropped when a report is (re)published.
+CACHE_TTL = 3600
+
+
+def meta_key(org_code: str, year: int, number: int | None = None) -> str:
+    return f"portal:meta:{org_code}:{year}:{number or 'latest'}"
+
+
+def page_key(org_code: str, year: int) -> str:
+    return f"portal:page:{org_code}:{year}"
+
+
+def forget(org_code: str, year: int) -> None:
+    from django.core.cache import cache
+
+    cache.delete_many([meta_key(org_code, year), page_key(org_code, year)])
+
+
 def latest_publications() -> QuerySet[Publication]:
     """The newest publication of every report that has one."""
     newest = Publication.objects.filter(report=OuterRef("report")).order_by("-number").values("pk")[:1]
@@ -41,10 +60,13 @@ def search(*, jurisdiction: str = "", organization: str = "", year: int | None =
     return publications
 
 
-def publication(org_code: str, year: int, number: int | None = None) -> Publication | None:
-    found = Publication.objects.select_related("report__organization", "revision").filter(
+def publication(org_code: str, year: int, number: int | None = None, *, light: bool = False) -> Publication | None:
+    """A report's publication (the newest unless ``number``); ``light`` skips the snapshot."""
+    found = Publication.objects.select_related("report__organization").filter(
         report__organization__code=org_code, report__year=year
     )
+    if not light:
+        found = found.select_related("revision")
     if number is not None:
         return found.filter(number=number).first()
     return found.order_by("-number").first()

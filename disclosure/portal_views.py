@@ -62,6 +62,29 @@ def report_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _meta(org_code: str, year: int, number: int | None = None) -> dict:
+    key = portal.meta_key(org_code, year, number)
+    meta = cache.get(key)
+    if meta is None:
+        pub = portal.publication(org_code, year, number, light=True)
+        if pub is None:
+            raise Http404("没有找到已发布的报告。")
+        meta = {
+            "pk": pub.pk,
+            "number": pub.number,
+            "org_code": org_code,
+            "year": year,
+            "name": pub.report.organization_name or pub.report.organization.name,
+            "pdf": pub.pdf.path,
+            "data": pub.data.path,
+            "pdf_sha256": pub.pdf_sha256,
+            "data_sha256": pub.data_sha256,
+            "published": pub.published_at.timestamp(),
+        }
+        cache.set(key, meta, portal.CACHE_TTL if number is None else None)
+    return meta
+
+
 def _get(org_code: str, year: int, number: int | None = None) -> Publication:
     pub = portal.publication(org_code, year, number)
     if pub is None:
@@ -71,58 +94,57 @@ def _get(org_code: str, year: int, number: int | None = None) -> Publication:
 
 @require_safe
 def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
-    pub = _get(org_code, year)
-    # A publication never changes, so its rendered body is cached for good.
-    key = f"portal:body:{pub.pk}"
-    body = cache.get(key)
-    if body is None:
+    key = portal.page_key(org_code, year)
+    html = cache.get(key)
+    if html is None:
+        pub = _get(org_code, year)
         body = render_to_string("report/_body.html", report_context(pub.revision.document))
-        cache.set(key, body, None)
-    response = render(
-        request,
-        "portal/report.html",
-        {
-            "pub": pub,
-            "report": pub.report,
-            "body": body,
-            "revisions": pub.report.publications.order_by("-number"),
-            "other_years": [y for y in portal.report_years(org_code) if y != year],
-        },
-    )
+        html = render_to_string(
+            "portal/report.html",
+            {
+                "pub": pub,
+                "report": pub.report,
+                "body": body,
+                "revisions": pub.report.publications.order_by("-number"),
+                "other_years": [y for y in portal.report_years(org_code) if y != year],
+            },
+            request=None,
+        )
+        cache.set(key, html, portal.CACHE_TTL)
+    response = HttpResponse(html)
     response["Cache-Control"] = LATEST
     return response
 
 
-def _filename(pub: Publication, ext: str, numbered: bool) -> str:
-    name = pub.revision.document["organization"]["name"]
-    suffix = f"（第{pub.number}版）" if numbered else ""
-    return f"{name}{pub.report.year}年政府信息公开工作年度报告{suffix}.{ext}"
+def _filename(meta: dict, ext: str, numbered: bool) -> str:
+    suffix = f"（第{meta['number']}版）" if numbered else ""
+    return f"{meta['name']}{meta['year']}年政府信息公开工作年度报告{suffix}.{ext}"
 
 
-def _download(request: HttpRequest, pub: Publication, ext: str, numbered: bool) -> HttpResponse:
+def _download(request: HttpRequest, meta: dict, ext: str, numbered: bool) -> HttpResponse:
     if ext == "csv":
-        etag = hashlib.sha256(f"{pub.data_sha256}:csv".encode()).hexdigest()
+        etag = hashlib.sha256(f"{meta['data_sha256']}:csv".encode()).hexdigest()
     else:
-        etag = pub.pdf_sha256 if ext == "pdf" else pub.data_sha256
+        etag = meta["pdf_sha256"] if ext == "pdf" else meta["data_sha256"]
     etag = f'"{etag}"'
-    last_modified = pub.published_at.timestamp()
-    cached = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    cached = get_conditional_response(request, etag=etag, last_modified=meta["published"])
     if cached is not None:
         response = cached
     elif ext == "csv":
-        response = HttpResponse(_report_csv(pub), content_type=CONTENT_TYPES["csv"])
+        response = HttpResponse(_report_csv(meta), content_type=CONTENT_TYPES["csv"])
     else:
-        field = pub.pdf if ext == "pdf" else pub.data
-        response = FileResponse(field.open("rb"), content_type=CONTENT_TYPES[ext])
+        path = meta["pdf"] if ext == "pdf" else meta["data"]
+        response = FileResponse(open(path, "rb"), content_type=CONTENT_TYPES[ext])  # noqa: SIM115
     response["ETag"] = etag
-    response["Last-Modified"] = http_date(last_modified)
+    response["Last-Modified"] = http_date(meta["published"])
     response["Cache-Control"] = IMMUTABLE if numbered else LATEST
-    ascii_name = f"{pub.report.organization.code}-{pub.report.year}" + (f"-r{pub.number}" if numbered else "")
-    response["Content-Disposition"] = disposition(ext != "pdf", _filename(pub, ext, numbered), f"{ascii_name}.{ext}")
+    ascii_name = f"{meta['org_code']}-{meta['year']}" + (f"-r{meta['number']}" if numbered else "")
+    response["Content-Disposition"] = disposition(ext != "pdf", _filename(meta, ext, numbered), f"{ascii_name}.{ext}")
     return response
 
 
-def _report_csv(pub: Publication) -> str:
+def _report_csv(meta: dict) -> str:
+    pub = Publication.objects.select_related("report__organization", "revision").get(pk=meta["pk"])
     out = io.StringIO()
     out.write("\ufeff")  # Excel reads UTF-8 CSV only with a BOM
     writer = csv.writer(out)
@@ -133,12 +155,12 @@ def _report_csv(pub: Publication) -> str:
 
 @require_safe
 def download_latest(request: HttpRequest, org_code: str, year: int, ext: str) -> HttpResponse:
-    return _download(request, _get(org_code, year), ext, numbered=False)
+    return _download(request, _meta(org_code, year), ext, numbered=False)
 
 
 @require_safe
 def download_revision(request: HttpRequest, org_code: str, year: int, number: int, ext: str) -> HttpResponse:
-    return _download(request, _get(org_code, year, number), ext, numbered=True)
+    return _download(request, _meta(org_code, year, number), ext, numbered=True)
 
 
 # -- open data in bulk -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 
-from . import notifications
+from . import notifications, portal
 from .interchange import dumps
 from .models import Comment, Membership, Publication, Report, Revision
 from .permissions import roles_for
@@ -184,6 +184,8 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
         **details,
     )
     transaction.on_commit(lambda: notifications.after_transition(report, action, actor, comment))
+    if action == Action.PUBLISH:
+        transaction.on_commit(lambda: portal.forget(report.organization.code, report.year))
     return report
 
 
@@ -199,6 +201,7 @@ def publish_imported(report: Report, *, actor: User | None = None) -> Publicatio
         return latest  # re-importing the same document publishes nothing new
     revision = _freeze(report, Revision.Event.PUBLICATION, actor)
     publication = _publish_files(report, revision, actor)
+    transaction.on_commit(lambda: portal.forget(report.organization.code, report.year))
     record_event(
         "report.publish_imported",
         actor=actor,

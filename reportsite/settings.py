@@ -138,10 +138,13 @@ STORAGES = {
     },
 }
 
+# Shared by every worker process on the machine, so publishing can drop
+# what the portal cached about a report.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": 2000},
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / "cache")),
+        "OPTIONS": {"MAX_ENTRIES": 5000},
     }
 }
 

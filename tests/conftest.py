@@ -1,6 +1,15 @@
 import pytest
+from django.core.cache import cache
 
 from disclosure.models import Organization
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The portal caches per publication; every test starts with nothing cached."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
