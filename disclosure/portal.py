@@ -13,7 +13,6 @@ from .interchange import cell_value
 from .models import Organization, Publication, Report
 from .permissions import subtree_ids
 
-
 # Cached per publication: what a download needs, and the rendered page. The
 # "newest version" entries are dropped when a report is (re)published.
 CACHE_TTL = 3600
