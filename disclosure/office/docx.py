@@ -93,6 +93,13 @@ def _setup(document) -> None:
     body.paragraph_format.first_line_indent = INDENT
     body.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     title = _style(document, "Title", TITLE_FONT, TITLE_SIZE, base="Normal")
+    border = title.element.pPr.find(qn("w:pBdr")) if title.element.pPr is not None else None
+    if border is not None:  # the default template underlines titles; official documents do not
+        title.element.pPr.remove(border)
+    for name in ("w:spacing", "w:szCs"):  # letter-spacing and a stray complex-script size
+        extra = title.element.rPr.find(qn(name))
+        if extra is not None:
+            title.element.rPr.remove(extra)
     title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
     title.paragraph_format.first_line_indent = Pt(0)
     title.paragraph_format.line_spacing = Pt(36)

@@ -17,6 +17,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..interchange import InvalidDocument
 
@@ -270,7 +271,7 @@ def load_source(source: str | Path | bytes, filename: str | None = None) -> Sour
     return Source(data=data, kind=sniff(data, name), filename=name)
 
 
-def open_workbook(data: bytes, name: str, *, data_only: bool = True):
+def open_workbook(data: bytes, name: str, *, data_only: bool = True) -> Any:
     """An openpyxl workbook, after the zip checks; InvalidDocument when it cannot be opened."""
     import openpyxl
 

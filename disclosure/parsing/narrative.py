@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ..formats import Format
 from .extract import Line
@@ -421,7 +422,5 @@ def fee_amount(text: str) -> str | None:
         return None
     value = match.group(1)
     if match.group(2) == "万元":
-        from decimal import Decimal
-
         return str(Decimal(value) * 10000)
     return value
