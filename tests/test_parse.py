@@ -508,3 +508,20 @@ def test_a_foreign_workbook_is_read_by_its_labels():
     result = parse_report(data, filename="r.xlsx", year=2020, org_name=expected["organization"]["name"])
     assert result.kind == "xlsx"
     assert cells(result.document) == cells(expected)
+
+
+@pytest.mark.parametrize("number", ["000", "002", "004"])
+@pytest.mark.parametrize("layout", ["spaces", "markdown", "crlf"])
+def test_other_text_layouts_of_the_seeds(number, layout):
+    """The same tables copied from a PDF viewer (spaces), as markdown tables, or with CRLF."""
+    text = seed_text(number).read_text(encoding="utf-8")
+    if layout == "spaces":
+        text = re.sub(r"\t+", " ", text)
+    elif layout == "markdown":
+        rows = text.split("\n")
+        text = "\n".join(("| " + " | ".join(r.split("\t")) + " |") if "\t" in r else r for r in rows)
+    else:
+        text = text.replace("\n", "\r\n")
+    result = parse_report(text.encode("utf-8"), filename="report.txt")
+    assert cells(result.document) == cells(canonicalize(seed(number)))
+    assert set(result.missing_cells) == null_refs(seed(number))

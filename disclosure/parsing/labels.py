@@ -64,6 +64,11 @@ def split_numbering(text: str) -> tuple[int | None, str]:
     norm = unicodedata.normalize("NFKC", str(text)).strip()
     norm = _MARKUP.sub("", norm).strip()
     match = NUMBERING.match(norm)
+    if not match and norm[:1] in "([":
+        # A stray bracket left by a cell split across lines: "( 1. 本机关不…".
+        match = NUMBERING.match(norm[1:])
+        if match:
+            norm = norm[1:]
     if not match:
         return None, norm
     number = cn_number(next(g for g in match.groups() if g))

@@ -64,9 +64,23 @@ def tokens_of(lines: list[Line], markers: dict[int, str]) -> list[Token]:
             continue
         text = line.text
         pieces = text.split()
-        # "规章 0 0 0" copied from a PDF: split when it is mostly numbers.
-        if len(pieces) > 1 and sum(read_cell(p).is_value for p in pieces) >= 2:
-            out.extend(Token(p, read_cell(p), line.row, line.where) for p in pieces)
+        # "(七) 总计 0 0 0" copied from a PDF viewer: numbers separated by spaces are
+        # cells; the words between them form one label.
+        if len(pieces) > 1 and any(read_cell(p).is_value for p in pieces) and not text.rstrip().endswith("。"):
+            words: list[str] = []
+            for piece in pieces:
+                cell = read_cell(piece)
+                if cell.is_value:
+                    if words:
+                        label = " ".join(words)
+                        out.append(Token(label, read_cell(label), line.row, line.where))
+                        words = []
+                    out.append(Token(piece, cell, line.row, line.where))
+                else:
+                    words.append(piece)
+            if words:
+                label = " ".join(words)
+                out.append(Token(label, read_cell(label), line.row, line.where))
         else:
             out.append(Token(text, read_cell(text), line.row, line.where))
     return out
