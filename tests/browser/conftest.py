@@ -23,7 +23,16 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    setattr(item, f"rep_{call.when}", outcome.get_result())
+    report = outcome.get_result()
+    setattr(item, f"rep_{call.when}", report)
+    shots = item.funcargs.get("shots") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and shots is not None:
+        # Now, while the pages are still open: fixtures close them on teardown.
+        for page in shots.pages:
+            try:
+                shots(page, "failure")
+            except Exception:  # noqa: BLE001 - a dead page; keep the earlier shots
+                pass
 
 
 @pytest.fixture(scope="session")
@@ -64,9 +73,3 @@ def shots(request):
     failed = getattr(request.node, "rep_call", None) is None or request.node.rep_call.failed
     if not failed:
         shutil.rmtree(folder, ignore_errors=True)
-    else:
-        for page in recorder.pages:  # the state at the moment of failure
-            try:
-                recorder(page, "failure")
-            except Exception:  # noqa: BLE001 - the page may be gone; keep the earlier shots
-                pass
