@@ -525,3 +525,12 @@ def test_other_text_layouts_of_the_seeds(number, layout):
     result = parse_report(text.encode("utf-8"), filename="report.txt")
     assert cells(result.document) == cells(canonicalize(seed(number)))
     assert set(result.missing_cells) == null_refs(seed(number))
+
+
+def test_metadata_lines_above_the_title_are_not_the_preamble(tmp_path):
+    text = seed_text("002").read_text(encoding="utf-8")
+    head = "索引号：11410302MB0000000X/2022-00003\n发布机构：老城区商务和工业信息化局\n发布日期：2022-01-20\n\n"
+    result = parse_report((head + text).encode("utf-8"), filename="page.txt")
+    expected = canonicalize(seed("002"))
+    assert result.document["title"] == expected["title"]
+    assert result.document["narrative"] == expected["narrative"]

@@ -212,14 +212,18 @@ def read_header(lines: list[Line], join_broken: bool) -> Header:
     body = [line for line in lines if not line.blank]
     header = Header()
     i = 0
-    # The title: the first short lines up to the one that says 报告 (a title may wrap).
-    k = 0
-    while k < min(len(body), 3) and _short_plain(body[k].text, 80):
-        if "报告" in body[k].text:
-            header.title = "".join(clean(line.text) for line in body[: k + 1])
-            i = k + 1
-            break
-        k += 1
+    # The title: short lines up to the one that says 报告 (a title may wrap). Web
+    # pages print metadata (索引号：…, 发布机构：…) above it; those lines are dropped.
+    for start in range(len(body)):
+        k = start
+        while k < min(len(body), start + 3) and _short_plain(body[k].text, 80):
+            if "报告" in body[k].text:
+                header.title = "".join(clean(line.text) for line in body[start : k + 1])
+                i = k + 1
+                break
+            k += 1
+        if header.title or (ends_sentence(body[start].text) and len(key(body[start].text)) > 40):
+            break  # the title, or the preamble has begun
     if header.title:
         # A subtitle (the office under a title without it) is a short line of its own.
         while (
