@@ -337,3 +337,20 @@ def test_an_owner_password_only_pdf_is_still_read():
     result = parse_report(out.getvalue(), filename="r.pdf")
     assert result.document["organization"]["name"] == "某某局"
     assert result.document["narrative"]["overview"]["summary"] == "本年度依法公开。"
+
+
+@override_settings(REPORT_UPLOAD_MAX_UNPACKED_BYTES=1024 * 1024)
+def test_a_pdf_whose_content_unpacks_beyond_the_limit_is_refused():
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=595, height=842)
+    stream = DecodedStreamObject()
+    stream.set_data(b"% padding\n" * (300 * 1024))  # 3 MB of content, a few KB compressed
+    page[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
+    out = io.BytesIO()
+    writer.write(out)
+    assert len(out.getvalue()) < 100 * 1024
+    error = refused(out.getvalue(), "report.pdf")
+    assert error.code == "zip_bomb" and "异常庞大" in error.messages[0]

@@ -295,15 +295,41 @@ def from_docx(data: bytes, name: str) -> list[Line]:
 # -- PDF ------------------------------------------------------------------
 
 
-def _refuse_encrypted_pdf(data: bytes, name: str) -> None:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+MAX_PDF_PAGES = 500
 
+
+def _check_pdf(data: bytes, name: str) -> None:
+    """Refuse encrypted PDFs and decompression bombs before pdfminer reads the file."""
+    from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError, PyPdfError
+
+    from .files import DEFAULT_MAX_UNPACKED_BYTES, _mb, _setting
+
+    bomb = f"PDF 文件“{name}”中的压缩内容解压后异常庞大，可能是恶意构造的文件，已拒绝读取。"
     try:
         reader = PdfReader(io.BytesIO(data))
         encrypted = reader.is_encrypted
         if encrypted and reader.decrypt(""):
             encrypted = False  # an owner password only: readable without one
+        if encrypted:
+            raise InvalidDocument(
+                f"PDF 文件“{name}”设置了打开密码，系统无法读取。请提供未加密的 PDF 或 Word 文件。", code="encrypted"
+            )
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise InvalidDocument(
+                f"PDF 文件“{name}”有 {len(reader.pages)} 页，超过了 {MAX_PDF_PAGES} 页的上限。", code="too_large"
+            )
+        limit = _setting("REPORT_UPLOAD_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES)
+        total = 0
+        for page in reader.pages:
+            contents = page.get_contents()
+            total += len(contents.get_data()) if contents is not None else 0
+            if total > limit:
+                raise InvalidDocument(f"{bomb}（页面内容超过 {_mb(limit)}）", code="zip_bomb", params={"limit": limit})
+    except InvalidDocument:
+        raise
+    except LimitReachedError:
+        raise InvalidDocument(bomb, code="zip_bomb") from None
     except PyPdfError as exc:
         raise InvalidDocument(
             f"PDF 文件“{name}”已损坏或不完整，无法打开（{exc}）。请重新导出或下载后再上传。", code="corrupted"
@@ -312,16 +338,12 @@ def _refuse_encrypted_pdf(data: bytes, name: str) -> None:
         raise InvalidDocument(
             f"PDF 文件“{name}”已损坏或不完整，无法打开（{type(exc).__name__}）。", code="corrupted"
         ) from None
-    if encrypted:
-        raise InvalidDocument(
-            f"PDF 文件“{name}”设置了打开密码，系统无法读取。请提供未加密的 PDF 或 Word 文件。", code="encrypted"
-        )
 
 
 def from_pdf(data: bytes, name: str) -> list[Line]:
     import pdfplumber
 
-    _refuse_encrypted_pdf(data, name)
+    _check_pdf(data, name)
     lines: list[Line] = []
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
