@@ -19,3 +19,5 @@ STATIC_ROOT = BASE_DIR / "test-artifacts" / "static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The live server of the browser tests shares the test connection between threads.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -9,11 +9,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "DJANGO_DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT"}
-    }
+    # Only the basics of a shell: nothing a test run set up leaks into "production".
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}}
     clean["DJANGO_SETTINGS_MODULE"] = "reportsite.settings"
     return subprocess.run(
         [sys.executable, "manage.py", *args],
