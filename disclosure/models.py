@@ -7,6 +7,8 @@ that matches the year).
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -408,3 +410,24 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.anchor}: {self.body[:20]}"
+
+
+class PendingImport(models.Model):
+    """A parsed upload waiting for the clerk's confirmation (kept in the database,
+    not the session, so a closed tab or an expired session loses nothing)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16)
+    document = models.JSONField()
+    problems = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "待确认的导入"
+        verbose_name_plural = "待确认的导入"
+
+    def __str__(self) -> str:
+        return self.filename

@@ -28,6 +28,7 @@ from .models import (
     Comment,
     NarrativePart,
     Organization,
+    PendingImport,
     Report,
     ReviewRow,
 )
@@ -554,3 +555,77 @@ def resolve_comment(comment: Comment, *, actor: User) -> Comment:
         comment.save(update_fields=["resolved_at", "resolved_by"])
         record_event("comment.resolved", actor=actor, report=comment.report, comment=comment.pk)
     return comment
+
+
+# -- starting a report from a published file -----------------------------------------------
+
+PENDING_IMPORT_DAYS = 7
+
+
+@transaction.atomic
+def stage_upload(
+    organization: Organization, *, actor: User, filename: str, data: bytes, year: int | None = None
+) -> PendingImport:
+    """Parse an uploaded report for the clerk to review; nothing is imported yet."""
+    from django.utils import timezone
+
+    from .parsing import parse_report
+
+    PendingImport.objects.filter(created_at__lt=timezone.now() - dt.timedelta(days=PENDING_IMPORT_DAYS)).delete()
+    result = parse_report(data, filename=filename, year=year, org_name=organization.name, org_code=organization.code)
+    doc = result.document
+    # The file is this office's report, whatever name it prints.
+    doc["organization"] = {
+        "name": doc["organization"]["name"] or organization.name,
+        "code": organization.code,
+        "kind": organization.kind,
+    }
+    validate_document(doc)
+    pending = PendingImport.objects.create(
+        organization=organization,
+        user=actor,
+        filename=filename[:255],
+        kind=result.kind,
+        document=doc,
+        problems=[p.as_dict() for p in result.problems],
+    )
+    record_event(
+        "import.staged",
+        actor=actor,
+        organization=organization,
+        filename=filename,
+        year=doc["year"],
+        problems=len(result.problems),
+    )
+    return pending
+
+
+@transaction.atomic
+def confirm_import(
+    pending: PendingImport, *, actor: User, current_year: int, replace: bool = False, historical: bool = False
+) -> Report:
+    """Store a reviewed upload as a report: this year's draft, or an earlier year's
+    report, which may be recorded as already published (历史报告)."""
+    doc = pending.document
+    year = doc["year"]
+    if year > current_year:
+        raise InvalidDocument(f"不能导入{year}年度的报告：当前填报年度为{current_year}年。", code="future_year")
+    if historical and year >= current_year:
+        raise InvalidDocument("只有以前年度的报告才能作为已公开的历史报告导入。", code="not_historical")
+    existing = Report.objects.filter(organization=pending.organization, year=year).first()
+    if existing is not None and existing.status not in EDITABLE_STATUSES:
+        raise InvalidDocument(
+            f"{year}年度报告已{existing.get_status_display()}，不能用导入覆盖；如需更正请走更正流程。",
+            code="report_locked",
+        )
+    status = Report.Status.PUBLISHED if historical else Report.Status.DRAFT
+    result = import_document(doc, actor=actor, replace=replace, status=status)
+    if historical:
+        from .workflow import publish_imported
+
+        publish_imported(result.report, actor=actor)
+    record_event(
+        "import.confirmed", actor=actor, report=result.report, filename=pending.filename, historical=historical
+    )
+    pending.delete()
+    return result.report

@@ -1,0 +1,112 @@
+"""A clerk starts a report from a published file: upload, review, confirm."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from disclosure.models import PendingImport, Publication, Report
+from disclosure.selectors import export_report
+
+from .factories import seed
+from .test_workspace import make_clerk
+
+pytestmark = pytest.mark.django_db
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr("disclosure.views.timezone.localdate", lambda: dt.date(2026, 11, 23))
+
+
+@pytest.fixture
+def office():
+    from disclosure.models import Organization
+
+    return Organization.objects.create(name="兴庆区商务和经济技术合作局", code="xq-swj", kind="department")
+
+
+@pytest.fixture
+def clerk(office):
+    return make_clerk("clerk", office)
+
+
+def seed_text(prefix: str) -> bytes:
+    return next(SEEDS.glob(f"{prefix}_*.txt")).read_bytes()
+
+
+def upload(client, content: bytes, name: str, **extra):
+    return client.post(
+        reverse("workspace:upload", args=["xq-swj"]), {"file": SimpleUploadedFile(name, content), **extra}
+    )
+
+
+def test_it_previews_an_uploaded_report_with_what_it_could_not_place(clerk):
+    response = upload(clerk, seed_text("000"), "2020年报.txt")
+    pending = PendingImport.objects.get()
+    assert response["Location"] == reverse("workspace:pending", args=["xq-swj", pending.pk])
+    page = clerk.get(response["Location"])
+    assert page.status_code == 200
+    assert "识别为 2020 年度报告" in page.text
+    assert page.context["pending"].problems  # seed 000 lacks the first rows of table 三
+    assert any("applications.new_received.natural_person" in p["cells"] for p in pending.problems)
+    assert "三、收到和处理政府信息公开申请情况" in page.text
+    assert not Report.objects.exists()  # nothing saved before confirmation
+
+
+def test_it_records_a_past_years_report_as_published_when_confirmed(clerk):
+    upload(clerk, seed_text("000"), "2020年报.txt")
+    pending = PendingImport.objects.get()
+    response = clerk.post(reverse("workspace:confirm_import", args=["xq-swj", pending.pk]), {"historical": "1"})
+    report = Report.objects.get(organization__code="xq-swj", year=2020)
+    assert response.status_code == 302
+    assert report.status == Report.Status.PUBLISHED
+    assert Publication.objects.filter(report=report).count() == 1
+    assert export_report(report)["applications"] == seed("000")["applications"]
+    assert not PendingImport.objects.exists()
+
+
+def test_it_starts_a_draft_and_refuses_to_overwrite_a_published_report(clerk):
+    upload(clerk, seed_text("000"), "a.txt")
+    clerk.post(reverse("workspace:confirm_import", args=["xq-swj", PendingImport.objects.get().pk]))
+    assert Report.objects.get().status == Report.Status.DRAFT
+    upload(clerk, seed_text("000"), "b.txt")
+    second = PendingImport.objects.get()
+    page = clerk.get(reverse("workspace:pending", args=["xq-swj", second.pk]))
+    assert "覆盖现有的2020年度草稿" in page.text
+    Report.objects.update(status=Report.Status.SUBMITTED)
+    response = clerk.post(
+        reverse("workspace:confirm_import", args=["xq-swj", second.pk]), {"replace": "1"}, follow=True
+    )
+    assert "不能用导入覆盖" in response.text
+    assert Report.objects.get().status == Report.Status.SUBMITTED
+
+
+def test_it_says_why_a_file_cannot_be_read_and_stages_nothing(clerk, settings):
+    response = upload(clerk, b"PK\x03\x04 not really a docx", "report.docx")
+    assert response.status_code == 302
+    follow = clerk.get(response["Location"])
+    assert "无法读取“report.docx”" in follow.text
+    settings.REPORT_UPLOAD_MAX_BYTES = 100
+    follow = clerk.get(upload(clerk, seed_text("000"), "big.txt")["Location"])
+    assert "文件过大" in follow.text
+    assert not PendingImport.objects.exists()
+
+
+def test_it_keeps_an_upload_private_to_its_office(clerk):
+    from disclosure.models import Organization
+
+    upload(clerk, seed_text("000"), "a.txt")
+    pending = PendingImport.objects.get()
+    other = make_clerk("other", Organization.objects.create(name="别的局", code="other-org", kind="department"))
+    for url in [
+        reverse("workspace:pending", args=["xq-swj", pending.pk]),
+        reverse("workspace:pending", args=["other-org", pending.pk]),
+    ]:
+        assert other.get(url).status_code == 404
+    assert other.post(reverse("workspace:confirm_import", args=["other-org", pending.pk])).status_code == 404
+    assert other.post(reverse("workspace:upload", args=["xq-swj"])).status_code == 404
