@@ -572,7 +572,15 @@ def stage_upload(
     from .parsing import parse_report
 
     PendingImport.objects.filter(created_at__lt=timezone.now() - dt.timedelta(days=PENDING_IMPORT_DAYS)).delete()
-    result = parse_report(data, filename=filename, year=year, org_name=organization.name, org_code=organization.code)
+    try:
+        # The name as the file prints it (ADR 0002); the office's own only if it prints none.
+        result = parse_report(data, filename=filename, year=year, org_code=organization.code)
+    except InvalidDocument as exc:
+        if exc.code != "no_organization":
+            raise
+        result = parse_report(
+            data, filename=filename, year=year, org_name=organization.name, org_code=organization.code
+        )
     doc = result.document
     # The file is this office's report, whatever name it prints.
     doc["organization"] = {

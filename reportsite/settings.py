@@ -150,6 +150,13 @@ CACHES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Uploaded reports (Word, PDF, HTML, text, Excel): size and zip-bomb limits.
+REPORT_UPLOAD_MAX_BYTES = int(os.environ.get("REPORT_UPLOAD_MAX_BYTES", str(20 * 1024 * 1024)))
+REPORT_UPLOAD_MAX_UNPACKED_BYTES = int(os.environ.get("REPORT_UPLOAD_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024)))
+REPORT_UPLOAD_MAX_ZIP_RATIO = int(os.environ.get("REPORT_UPLOAD_MAX_ZIP_RATIO", "100"))
+# Django reads an upload fully into memory below this; above it, a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

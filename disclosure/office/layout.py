@@ -47,15 +47,8 @@ class Grid:
 
 
 def display_groups(fmt: Format, row: Row) -> tuple[str, ...]:
-    """The row groups a row is printed under.
-
-    The registry gives （七）总计 no group, but the statutory table prints it
-    inside 三、本年度办理结果 (spec §4), right after the outcome rows it sums.
-    """
-    if row.groups or not row.computed:
-        return row.groups
-    outcomes = fmt.outcome_rows
-    return outcomes[0].groups[:1] if outcomes and outcomes[0].groups else ()
+    """The row groups a row is printed under (the registry places （七）总计 inside 三)."""
+    return row.groups
 
 
 def amount_header(label: str, unit: str | None) -> str:
