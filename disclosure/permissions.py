@@ -51,6 +51,22 @@ def subtree_ids(roots: Iterable[int]) -> set[int]:
     return found
 
 
+def tree_order(roots: Iterable[Organization]) -> list[Organization]:
+    """The given organizations and everything under them, parents before children."""
+    children: dict[int | None, list[Organization]] = {}
+    for org in Organization.objects.order_by("code"):
+        children.setdefault(org.parent_id, []).append(org)
+    out, seen, stack = [], set(), list(reversed(list(roots)))
+    while stack:
+        org = stack.pop()
+        if org.pk in seen:
+            continue
+        seen.add(org.pk)
+        out.append(org)
+        stack.extend(reversed(children.get(org.pk, [])))
+    return out
+
+
 def roles_for(user, org: Organization) -> set[str]:
     roles = set()
     above = {o.pk for o in ancestors(org)}

@@ -7,7 +7,6 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Iterator
-from urllib.parse import quote
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -19,6 +18,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from . import portal
+from .downloads import disposition
 from .models import Organization, Publication
 from .pdf.presentation import report_context
 
@@ -26,12 +26,6 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 # The newest version of a report changes when a correction is published.
 LATEST = "public, max-age=300"
 CONTENT_TYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv; charset=utf-8"}
-
-
-def disposition(attachment: bool, name: str, ascii_name: str) -> str:
-    """RFC 6266/5987: an ASCII name for old clients, the Chinese one for the rest."""
-    kind = "attachment" if attachment else "inline"
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
 def _int(value: str | None) -> int | None:

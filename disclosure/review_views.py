@@ -18,10 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import permissions, services, workflow
 from .calendar import current_report_year, deadline
+from .downloads import DOCX, XLSX, disposition
 from .models import AuditEvent, Comment, Organization, Report, Revision
 from .pdf.presentation import report_context
 from .rules import Severity
-from .selectors import anchor_label, check_report, comment_threads, export_report
+from .selectors import anchor_label, check_report, comment_threads, export_report, jurisdiction_rows
 
 STATUS_LABELS = dict(Report.Status.choices)
 
@@ -253,3 +254,41 @@ def _ref_label(report: Report, ref: str) -> str:
     if ref.endswith(".unit"):
         return "采购金额单位"
     return anchor_label(report, ref)
+
+
+@login_required
+@require_GET
+def export_report_file(request: HttpRequest, org_code: str, year: int, ext: str) -> HttpResponse:
+    """The report's tables as Excel, or the whole report as Word, for its reviewers and clerks."""
+    from .office import export_report_docx, export_report_xlsx
+
+    report, _roles = permissions.visible_report(request.user, org_code, year)
+    doc = export_report(report)
+    if ext == "xlsx":
+        response = HttpResponse(export_report_xlsx(doc), content_type=XLSX)
+    else:
+        response = HttpResponse(export_report_docx(doc), content_type=DOCX)
+    name = f"{report.organization_name}{year}年政府信息公开工作年度报告.{ext}"
+    response["Content-Disposition"] = disposition(True, name, f"{org_code}-{year}.{ext}")
+    return response
+
+
+@login_required
+@require_GET
+def export_jurisdiction(request: HttpRequest) -> HttpResponse:
+    """Every organization in the user's review scope for a year: one sheet per table, one row each."""
+    from .office import jurisdiction_xlsx
+
+    today = timezone.localdate()
+    try:
+        year = int(request.GET.get("year") or current_report_year(today))
+    except ValueError:
+        year = current_report_year(today)
+    scope = permissions.review_scope(request.user)
+    if not scope:
+        raise Http404("没有需要您审核或督办的机关。")
+    orgs = [o for o in permissions.tree_order(Organization.objects.filter(pk__in=scope)) if o.pk in scope]
+    data = jurisdiction_xlsx(year, jurisdiction_rows(orgs, year), title=f"{year}年度政府信息公开工作年度报告数据")
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = disposition(True, f"{year}年度报告数据汇总.xlsx", f"reports-{year}.xlsx")
+    return response

@@ -142,3 +142,18 @@ def comment_threads(report: Report) -> list[dict]:
         for c in comments
         if not c.parent_id
     ]
+
+
+def jurisdiction_rows(organizations, year: int) -> list:
+    """Each organization with its report for ``year`` (or none), for the jurisdiction workbook."""
+    from .office import JurisdictionRow
+
+    reports = {r.organization_id: r for r in report_queryset().filter(organization__in=organizations, year=year)}
+    rows = []
+    for org in organizations:
+        report = reports.get(org.pk)
+        if report is None:
+            rows.append(JurisdictionRow(org.name, org.code, "未填报", None))
+        else:
+            rows.append(JurisdictionRow(org.name, org.code, report.get_status_display(), export_report(report)))
+    return rows

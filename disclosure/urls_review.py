@@ -1,11 +1,26 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import review_views
+
+
+class OfficeExtension:
+    regex = "xlsx|docx"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(OfficeExtension, "office")
 
 app_name = "review"
 
 urlpatterns = [
     path("", review_views.dashboard, name="dashboard"),
+    path("export.xlsx", review_views.export_jurisdiction, name="export_jurisdiction"),
+    path("<slug:org_code>/<int:year>.<office:ext>", review_views.export_report_file, name="export"),
     path("<slug:org_code>/<int:year>/", review_views.report_page, name="report"),
     path("<slug:org_code>/<int:year>/actions/<slug:name>/", review_views.action, name="action"),
     path("<slug:org_code>/<int:year>/comments/", review_views.comment, name="comment"),

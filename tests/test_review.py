@@ -1,6 +1,7 @@
 """Review pages, the supervisor's dashboard, comments, diffs, reminders, account security."""
 
 import datetime as dt
+import io
 from io import StringIO
 
 import pytest
@@ -189,3 +190,30 @@ def test_it_protects_every_post_with_csrf(world, report):
     client.force_login(world.users["owner_clerk"])
     response = client.post(reverse("workspace:submit", args=[report.organization.code, report.year]))
     assert response.status_code == 403
+
+
+def test_it_exports_a_report_to_excel_and_word_for_its_reviewers(world, report):
+    import openpyxl
+    from docx import Document
+
+    args = [report.organization.code, report.year]
+    leader = world.client("office_reviewer")
+    xlsx = leader.get(reverse("review:export", args=[*args, "xlsx"]))
+    assert xlsx["Content-Type"].endswith("spreadsheetml.sheet")
+    assert "filename*=UTF-8''" in xlsx["Content-Disposition"]
+    workbook = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert len(workbook.sheetnames) >= 3
+    docx = leader.get(reverse("review:export", args=[*args, "docx"]))
+    text = "\n".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
+    assert "一、总体情况" in text
+    assert world.client("sibling_clerk").get(reverse("review:export", args=[*args, "xlsx"])).status_code == 404
+
+
+def test_it_exports_the_jurisdiction_year_to_one_workbook(world, report):
+    import openpyxl
+
+    response = world.client("parent_supervisor").get(reverse("review:export_jurisdiction"), {"year": 2021})
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    values = [c.value for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row]
+    assert "测试局" in values and "邻局" in values and "别的局" not in values
+    assert world.client("sibling_clerk").get(reverse("review:export_jurisdiction")).status_code == 404
