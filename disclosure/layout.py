@@ -1,7 +1,8 @@
-"""The statutory tables as grids of header and body cells (merged cells included).
+"""The statutory layout of tables 二, 三 and 四 as grids with merged cells.
 
-Built from the format registry only, so the editing pages, the preview and
-any printed form lay the tables out the same way.
+Built from the format registry alone, and shared by the clerk's editing
+pages, the Excel and the Word writers, so that all of them lay out the same
+captions, header groups and row groups.
 """
 
 from __future__ import annotations
@@ -9,128 +10,183 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .formats import Format, Row
+from .formats import CellKind, Format, Row
 
 
 @dataclass
-class Cell:
+class GridCell:
+    row: int
+    col: int
     text: str = ""
     rowspan: int = 1
     colspan: int = 1
-    kind: str = "header"  # header | group | label | value
+    role: str = "value"  # caption, header, group, label, note, value
     ref: str = ""  # value cells: the cell ref (spec §7)
+    kind: CellKind | None = None
     computed: bool = False
-    column: str = ""
-    value: Any = None
 
 
 @dataclass
 class Grid:
-    code: str
-    caption: str = ""
-    header: list[list[Cell]] = field(default_factory=list)
-    body: list[list[Cell]] = field(default_factory=list)
+    code: str  # section code
+    title: str  # section title, e.g. 二、…
+    width: int
+    cells: list[GridCell] = field(default_factory=list)
+    header_rows: int = 0  # leading rows that repeat on every page
 
-    def fill(self, values: dict[str, Any]) -> Grid:
-        for row in self.body:
-            for cell in row:
-                if cell.kind == "value":
-                    cell.value = values.get(cell.ref)
-        return self
+    @property
+    def height(self) -> int:
+        return max((c.row + c.rowspan for c in self.cells), default=0)
+
+    def add(self, **kwargs: Any) -> GridCell:
+        cell = GridCell(**kwargs)
+        self.cells.append(cell)
+        return cell
+
+    def values(self) -> list[GridCell]:
+        return [c for c in self.cells if c.role == "value"]
 
 
-def active_disclosure_grids(fmt: Format) -> list[Grid]:
-    grids = []
+def display_groups(fmt: Format, row: Row) -> tuple[str, ...]:
+    """The row groups a row is printed under (the registry places （七）总计 inside 三)."""
+    return row.groups
+
+
+def amount_header(label: str, unit: str | None) -> str:
+    return f"{label}（{unit}）" if unit else label
+
+
+def active_disclosure_grid(fmt: Format, unit: str | None = None) -> Grid:
+    """One table: per 第二十条 item a caption row, a header row and its rows."""
+    width = 1 + max(len(t.columns) for t in fmt.active_disclosure)
+    grid = Grid("active_disclosure", fmt.section("active_disclosure").title, width)
+    r = 0
     for table in fmt.active_disclosure:
-        grid = Grid(table.code, caption=table.caption)
-        grid.header.append([Cell(fmt.active_disclosure_first_header)] + [Cell(c.label) for c in table.columns])
+        grid.add(row=r, col=0, text=table.caption, colspan=width, role="caption")
+        r += 1
+        grid.add(row=r, col=0, text=fmt.active_disclosure_first_header, role="header")
+        spans = [1] * len(table.columns)
+        spans[-1] = width - len(table.columns)
+        c = 1
+        for col, span in zip(table.columns, spans, strict=True):
+            text = amount_header(col.label, unit) if table.has_unit and col.kind == CellKind.AMOUNT else col.label
+            grid.add(row=r, col=c, text=text, colspan=span, role="header")
+            c += span
+        r += 1
         for row in table.rows:
-            grid.body.append(
-                [Cell(row.label, kind="label")]
-                + [
-                    Cell(kind="value", ref=f"active_disclosure.{table.code}.{row.code}.{c.code}", column=c.code)
-                    for c in table.columns
-                ]
-            )
-        grids.append(grid)
-    return grids
-
-
-def _label_cells(rows: tuple[Row, ...], index: int, depth: int) -> list[Cell]:
-    """Group cells that start at this row (spanning their run) and the row's own label."""
-    row = rows[index]
-    cells = []
-    for level in range(len(row.groups)):
-        prefix = row.groups[: level + 1]
-        if index > 0 and rows[index - 1].groups[: level + 1] == prefix:
-            continue  # the group cell was opened by an earlier row
-        run = 1
-        while index + run < len(rows) and rows[index + run].groups[: level + 1] == prefix:
-            run += 1
-        cells.append(Cell(prefix[-1], rowspan=run, kind="group"))
-    cells.append(Cell(row.label, colspan=depth - len(row.groups), kind="label"))
-    return cells
+            grid.add(row=r, col=0, text=row.label, role="label")
+            c = 1
+            for col, span in zip(table.columns, spans, strict=True):
+                grid.add(
+                    row=r,
+                    col=c,
+                    colspan=span,
+                    ref=f"active_disclosure.{table.code}.{row.code}.{col.code}",
+                    kind=col.kind,
+                )
+                c += span
+            r += 1
+    return grid
 
 
 def applications_grid(fmt: Format) -> Grid:
     rows = fmt.applications_rows
-    depth = max(len(r.groups) for r in rows) + 1
+    groups = [display_groups(fmt, row) for row in rows]
+    label_cols = 1 + max(len(g) for g in groups)
     columns = fmt.applications_columns
-    grid = Grid("applications")
-    # Three header rows: 申请人情况 / 自然人 · 法人或其他组织 · 总计 / the five organisations.
-    grid.header.append(
-        [
-            Cell(fmt.applications_note, rowspan=3, colspan=depth),
-            Cell(fmt.applications_applicant_header, colspan=len(columns)),
-        ]
-    )
-    second, third, seen = [], [], set()
-    for col in columns:
-        if not col.group:
-            second.append(Cell(col.label, rowspan=2))
-        elif col.group not in seen:
-            seen.add(col.group)
-            second.append(Cell(col.group, colspan=sum(1 for c in columns if c.group == col.group)))
-            third += [Cell(c.label) for c in columns if c.group == col.group]
-    grid.header += [second, third]
-    for index, row in enumerate(rows):
-        grid.body.append(
-            _label_cells(rows, index, depth)
-            + [
-                Cell(
-                    kind="value",
-                    ref=f"applications.{row.code}.{c.code}",
-                    computed=row.computed or c.computed,
-                    column=c.code,
-                )
-                for c in columns
-            ]
-        )
+    width = label_cols + len(columns)
+    grid = Grid("applications", fmt.section("applications").title, width, header_rows=3)
+    grid.add(row=0, col=0, text=fmt.applications_note, rowspan=3, colspan=label_cols, role="note")
+    grid.add(row=0, col=label_cols, text=fmt.applications_applicant_header, colspan=len(columns), role="header")
+    c = label_cols
+    i = 0
+    while i < len(columns):
+        col = columns[i]
+        if col.group:
+            run = [x for x in columns[i:]]
+            run = run[: next((k for k, x in enumerate(run) if x.group != col.group), len(run))]
+            grid.add(row=1, col=c, text=col.group, colspan=len(run), role="header")
+            for k, member in enumerate(run):
+                grid.add(row=2, col=c + k, text=member.label, role="header")
+            c += len(run)
+            i += len(run)
+        else:
+            grid.add(row=1, col=c, text=col.label, rowspan=2, role="header")
+            c += 1
+            i += 1
+    top = 3
+    for k, (row, row_groups) in enumerate(zip(rows, groups, strict=True)):
+        r = top + k
+        for level, group in enumerate(row_groups):
+            starts = k == 0 or groups[k - 1][: level + 1] != row_groups[: level + 1]
+            if starts:
+                run = 1
+                while k + run < len(rows) and groups[k + run][: level + 1] == row_groups[: level + 1]:
+                    run += 1
+                grid.add(row=r, col=level, text=group, rowspan=run, role="group")
+        depth = len(row_groups)
+        grid.add(row=r, col=depth, text=row.label, colspan=label_cols - depth, role="label")
+        for j, col in enumerate(columns):
+            grid.add(
+                row=r,
+                col=label_cols + j,
+                ref=f"applications.{row.code}.{col.code}",
+                kind=col.kind,
+                computed=row.computed or col.computed,
+            )
     return grid
 
 
 def reviews_grid(fmt: Format) -> Grid:
-    grid = Grid("reviews")
     columns = fmt.reviews_columns
-    first, second, third = [], [], []
-    groups_seen = set()
-    for block in fmt.reviews_blocks:
-        if not block.group:
-            first.append(Cell(block.label, colspan=len(columns)))
-            second += [Cell(c.label, rowspan=2) for c in columns]
-            continue
-        if block.group not in groups_seen:
-            groups_seen.add(block.group)
-            members = [b for b in fmt.reviews_blocks if b.group == block.group]
-            first.append(Cell(block.group, colspan=len(columns) * len(members)))
-        second.append(Cell(block.label, colspan=len(columns)))
-        third += [Cell(c.label) for c in columns]
-    grid.header = [first, second, third]
-    grid.body.append(
-        [
-            Cell(kind="value", ref=f"reviews.{b.code}.{c.code}", computed=c.computed, column=c.code)
-            for b in fmt.reviews_blocks
-            for c in columns
-        ]
-    )
+    n = len(columns)
+    blocks = fmt.reviews_blocks
+    grid = Grid("reviews", fmt.section("reviews").title, n * len(blocks), header_rows=3)
+    c = 0
+    i = 0
+    while i < len(blocks):
+        block = blocks[i]
+        if block.group:
+            run = [b for b in blocks[i:]]
+            run = run[: next((k for k, b in enumerate(run) if b.group != block.group), len(run))]
+            grid.add(row=0, col=c, text=block.group, colspan=n * len(run), role="header")
+            for member in run:
+                grid.add(row=1, col=c, text=member.label, colspan=n, role="header")
+                for j, col in enumerate(columns):
+                    grid.add(row=2, col=c + j, text=col.label, role="header")
+                c += n
+            i += len(run)
+        else:
+            grid.add(row=0, col=c, text=block.label, colspan=n, role="header")
+            for j, col in enumerate(columns):
+                grid.add(row=1, col=c + j, text=col.label, rowspan=2, role="header")
+            c += n
+            i += 1
+    c = 0
+    for block in blocks:
+        for col in columns:
+            grid.add(row=3, col=c, ref=f"reviews.{block.code}.{col.code}", kind=col.kind, computed=col.computed)
+            c += 1
     return grid
+
+
+def grids(fmt: Format, unit: str | None = None) -> list[Grid]:
+    return [active_disclosure_grid(fmt, unit), applications_grid(fmt), reviews_grid(fmt)]
+
+
+@dataclass
+class HtmlCell:
+    cell: GridCell
+    value: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cell, name)
+
+
+def html_rows(grid: Grid, values: dict[str, Any] | None = None) -> tuple[list[list[HtmlCell]], list[list[HtmlCell]]]:
+    """The grid as HTML table rows (head, body), cells in column order, values filled in by ref."""
+    values = values or {}
+    rows: list[list[HtmlCell]] = [[] for _ in range(grid.height)]
+    for cell in sorted(grid.cells, key=lambda c: (c.row, c.col)):
+        rows[cell.row].append(HtmlCell(cell, values.get(cell.ref) if cell.ref else None))
+    return rows[: grid.header_rows], rows[grid.header_rows :]

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import permissions, services, workflow
 from .calendar import current_report_year, deadline
 from .formats import FIRST_YEAR
-from .layout import active_disclosure_grids, applications_grid, reviews_grid
+from .layout import grids, html_rows
 from .models import PendingImport, Report
 from .pdf.presentation import report_context
 from .rules import Finding, Severity, check_document
@@ -157,8 +157,11 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
     for part in step_parts(fmt, step):
         last_text = services.flatten(last).get(part.ref, "") if last else ""
         context["parts"].append({"part": part, "value": values.get(part.ref) or "", "last": last_text or ""})
+    if step.is_table:
+        grid = next(g for g in grids(fmt, report.procurement_unit) if g.code == step.section)
+        context["grid"] = grid
+        context["grid_head"], context["grid_body"] = html_rows(grid, values)
     if step.section == "active_disclosure":
-        context["grids"] = [g.fill(values) for g in active_disclosure_grids(fmt)]
         context["unit_table"] = next((t for t in fmt.active_disclosure if t.has_unit), None)
         if last and fmt.code == last["format"] and "in_force" in {c.code for c in fmt.subtable("art20_1").columns}:
             # The stock in force is suggested from last year's, not filled in.
@@ -172,10 +175,7 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
                 if last["active_disclosure"]["art20_1"][row.code]["in_force"] is not None
             ]
     elif step.section == "applications":
-        context["grid"] = applications_grid(fmt).fill(values)
         context["balance_columns"] = fmt.applications_columns
-    elif step.section == "reviews":
-        context["grid"] = reviews_grid(fmt).fill(values)
     if step.code == PREVIEW:
         # The same template and presentation as the PDF, marked as a draft.
         context["preview"] = report_context(doc, draft=True, revision=report.version)["report"]

@@ -15,6 +15,7 @@ from docx.shared import Pt
 
 from disclosure import formats as reg
 from disclosure.interchange import canonicalize, cell_value
+from disclosure.layout import grids
 from disclosure.models import Organization, Report
 from disclosure.office import (
     JurisdictionRow,
@@ -24,7 +25,6 @@ from disclosure.office import (
     read_report_xlsx,
     template_xlsx,
 )
-from disclosure.office.layout import grids
 from disclosure.office.xlsx import INFO_SHEET, META_PREFIX, REF_PREFIX, TOP
 from disclosure.parsing import parse_report
 from disclosure.selectors import export_report

@@ -25,7 +25,7 @@ from docx.table import _Cell
 from .. import formats as reg
 from ..formats import Format
 from ..interchange import canonicalize, cell_value, validate_document
-from .layout import Grid, GridCell, grids
+from ..layout import Grid, GridCell, grids
 
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"

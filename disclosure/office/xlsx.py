@@ -35,9 +35,9 @@ from ..interchange import (
     format_amount,
     validate_document,
 )
+from ..layout import Grid, GridCell, grids
 from ..parsing.files import open_workbook, read_bytes
 from ..parsing.report import derive_org_code, org_kind
-from .layout import Grid, GridCell, grids
 
 REF_PREFIX = "ref_"
 META_PREFIX = "meta_"

@@ -248,7 +248,17 @@
     if (!pos) return;
     let r = pos.r + dr;
     let c = pos.c + dc;
-    while (r >= 0 && r < pos.rows.length && c >= 0 && c < (pos.rows[r] || []).length) {
+    while (r >= 0 && r < pos.rows.length) {
+      const row = pos.rows[r];
+      // Caption and header rows inside a table have no cells: pass over them.
+      if (dr && row.length === 0) {
+        r += dr;
+        continue;
+      }
+      if (c < 0 || c >= row.length) {
+        if (!dr) return;
+        c = Math.min(c, row.length - 1);
+      }
       const target = inputAt(pos.rows, r, c);
       if (target) {
         target.focus();
@@ -257,7 +267,6 @@
       }
       r += dr;
       c += dc;
-      if (!dr && !dc) return;
     }
   }
   form.addEventListener("keydown", (event) => {
