@@ -12,6 +12,7 @@ and look at every PNG before committing it.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -322,10 +323,19 @@ def test_it_embeds_and_subsets_every_font(rendered, name):
 
 
 def test_it_renders_no_missing_glyph(rendered, caplog):
-    r = rendered["000_xq-swj_2020"]
-    with caplog.at_level("WARNING", logger="weasyprint"):
-        report_pdf.render_pdf(r.doc)
-    assert [rec.getMessage() for rec in caplog.records if "glyph" in rec.getMessage()] == []
+    # Every character of the seeds (GB 2312 and beyond) has a face; the
+    # control proves that a missing glyph would be noticed.
+    def missing(doc: dict) -> list[str]:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="weasyprint"):
+            report_pdf.render_pdf(doc)
+        return [rec.getMessage() for rec in caplog.records if ".notdef" in rec.getMessage()]
+
+    for name in ("000_xq-swj_2020", "002_lc-swj_2021"):
+        assert missing(rendered[name].doc) == []
+    control = copy.deepcopy(rendered["004_wch-zsj_2020"].doc)
+    control["narrative"]["problems"] += "\U0010fffd"  # a private-use character no font has
+    assert len(missing(control)) == 1
 
 
 @pytest.mark.parametrize("name", seed_names())
