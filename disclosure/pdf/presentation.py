@@ -3,8 +3,8 @@
 Everything is derived from the format registry (disclosure/formats) and a
 canonical interchange document, so the templates hold no statutory label and
 a later format revision needs no template change. The three statutory tables
-become generic grids (rows of cells with colspan/rowspan), which one template
-renders.
+are the grids of disclosure/layout.py (shared with the editing pages, Excel
+and Word) filled with the document's values; one template renders them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Any
 
 from .. import formats as reg
 from ..formats import Format, Requirement
-from ..interchange import canonicalize
+from ..interchange import canonicalize, cell_value
+from ..layout import Grid
+from ..layout import grids as layout_grids
 
 LANG = "zh-CN"
 
@@ -23,7 +25,6 @@ LANG = "zh-CN"
 DRAFT_WORD = "草稿"
 AMOUNT_LINE = "金额：{amount}元"
 REVISION_LINE = "第{revision}稿"
-UNIT_SUFFIX = "（单位：{unit}）"
 
 _DIGITS = "〇一二三四五六七八九"
 
@@ -209,180 +210,70 @@ class ReportView:
 # -- tables ---------------------------------------------------------------
 
 
-def _value(doc: dict, spec: reg.CellSpec) -> Cell:
-    if spec.section == "active_disclosure":
-        value = doc["active_disclosure"][spec.subtable][spec.row][spec.column]
-    else:
-        value = doc[spec.section][spec.row][spec.column]
-    return Cell(cell_text(value), "value", ref=spec.ref, computed=spec.computed)
-
-
-def active_disclosure_table(fmt: Format, doc: dict) -> Table:
-    """Table 二: the 第二十条 items stacked in one grid, each with its caption
-    and header row. A sub-table with fewer columns than the widest lets its
-    last column span the rest, as the statutory template does."""
-    width = max(len(t.columns) for t in fmt.active_disclosure)
-    bodies = []
-    for table in fmt.active_disclosure:
-        spans = [1] * len(table.columns)
-        spans[-1] += width - len(table.columns)
-        unit = doc["active_disclosure"][table.code].get("unit") if table.has_unit else None
-        head = [Cell(fmt.active_disclosure_first_header, "head")]
-        for col, span in zip(table.columns, spans, strict=True):
-            label = col.label
-            if unit and col.kind == reg.CellKind.AMOUNT:
-                label += UNIT_SUFFIX.format(unit=unit)
-            head.append(Cell(label, "head", colspan=span))
-        rows = [
-            TableRow((Cell(table.caption, "caption", colspan=width + 1),), kind="caption"),
-            TableRow(tuple(head), kind="head"),
-        ]
-        for row in table.rows:
-            cells = [Cell(row.label, "label")]
-            for col, span in zip(table.columns, spans, strict=True):
-                spec = fmt.cell(f"active_disclosure.{table.code}.{row.code}.{col.code}")
-                value = _value(doc, spec)
-                cells.append(Cell(value.text, "value", colspan=span, ref=value.ref))
-            rows.append(TableRow(tuple(cells)))
-        bodies.append(RowGroup(tuple(rows), keep_together=True))
-    return Table(
-        code="active_disclosure",
-        columns=("label",) + ("value",) * width,
-        head=(),
-        bodies=tuple(bodies),
-    )
-
-
-def _column_header(
-    top: tuple[str, ...],
-    blocks: list[tuple[tuple[str, ...], list[str]]],
-) -> list[list[Cell]]:
-    """Header rows of a table whose columns sit under nested headers.
-
-    ``top`` spans every column (e.g. 申请人情况). Each block is (its header
-    labels outermost first, its column labels); consecutive blocks sharing an
-    outer label share one merged cell. Stacks are top-aligned and the column
-    labels stretch down to the last header row, which is how the statute lays
-    out 自然人/总计 under 申请人情况 and 行政复议 beside 行政诉讼.
-    """
-    depth = len(top) + max(len(labels) for labels, _ in blocks) + 1
-    rows: list[list[Cell]] = [[] for _ in range(depth)]
-    total = sum(len(cols) for _, cols in blocks)
-    for level, label in enumerate(top):
-        rows[level].append(Cell(label, "head", colspan=total))
-    base = len(top)
-    for i, (labels, cols) in enumerate(blocks):
-        for level, label in enumerate(labels):
-            path = labels[: level + 1]
-            if i and blocks[i - 1][0][: level + 1] == path:
-                continue  # merged into the previous block's cell
-            span = 0
-            for later_labels, later_cols in blocks[i:]:
-                if later_labels[: level + 1] != path:
-                    break
-                span += len(later_cols)
-            rows[base + level].append(Cell(label, "head", colspan=span))
-        level = base + len(labels)
-        for col in cols:
-            rows[level].append(Cell(col, "head", rowspan=depth - level))
-    return rows
-
-
 KEEP_FIRST_ROWS = 3  # of a row group, on one page
 KEEP_LAST_ROWS = 2
+SHORT_TABLE = 8  # rows; a table this short never splits (table 四)
+ROLES = {"header": "head"}  # layout.py roles → Cell kinds (the rest are the same)
 
 
-def _row_groups(rows: list[tuple[tuple[str, ...], list[Cell]]], depth: int) -> list[TableRow]:
-    """Prefix each data row with its labels: row-group labels spanning the
-    consecutive rows that share them, then the row label across the rest."""
-    keep = [False] * len(rows)
-    prefixes = []
-    for i, (path, _cells) in enumerate(rows):
-        *groups, label = path
-        prefix = []
-        for level, group in enumerate(groups):
-            key = path[: level + 1]
-            if i and rows[i - 1][0][: level + 1] == key:
-                continue
-            span = 0
-            for later, _ in rows[i:]:
-                if later[: level + 1] != key:
-                    break
-                span += 1
-            prefix.append(Cell(group, "group", rowspan=span))
-            for j in range(i, i + min(span, KEEP_FIRST_ROWS) - 1):
-                keep[j] = True
-            if span > KEEP_FIRST_ROWS:
-                for j in range(i + span - KEEP_LAST_ROWS, i + span - 1):
-                    keep[j] = True
-        prefix.append(Cell(label, "label", colspan=depth - len(groups)))
-        prefixes.append(prefix)
-    return [
-        TableRow(tuple(prefix + cells), keep_with_next=kept)
-        for prefix, (_path, cells), kept in zip(prefixes, rows, keep, strict=True)
-    ]
+def _keep_with_next(grid: Grid, body_top: int, body_height: int) -> list[bool]:
+    """Rows of a body after which no page break may come: the first rows of
+    every row group (its spanning label needs room, and a group never starts
+    with one row at a page foot) and its last two rows."""
+    keep = [False] * body_height
+    for cell in grid.cells:
+        if cell.role != "group" or cell.rowspan < 2:
+            continue
+        first = cell.row - body_top
+        for r in range(first, first + min(cell.rowspan, KEEP_FIRST_ROWS) - 1):
+            keep[r] = True
+        if cell.rowspan > KEEP_FIRST_ROWS:
+            for r in range(first + cell.rowspan - KEEP_LAST_ROWS, first + cell.rowspan - 1):
+                keep[r] = True
+    return keep
 
 
-def _applications_groups(fmt: Format, row: reg.Row) -> tuple[str, ...]:
-    """A row's groups. A computed row without groups of its own (（七）总计)
-    sits in the outermost group its summed rows share: the statute prints it
-    inside 三、本年度办理结果, whose rows it totals."""
-    if row.groups or not row.computed:
-        return row.groups
-    summed = fmt.outcome_rows
-    common = {r.groups[:1] for r in summed}
-    return next(iter(common)) if len(common) == 1 else ()
-
-
-def applications_table(fmt: Format, doc: dict) -> Table:
-    """Table 三, with the 勾稽 note cell over the row labels."""
-    depth = 1 + max(len(r.groups) for r in fmt.applications_rows)
-    blocks: list[tuple[tuple[str, ...], list[str]]] = []
-    for col in fmt.applications_columns:
-        labels = (col.group,) if col.group else ()
-        if blocks and labels and blocks[-1][0] == labels:
-            blocks[-1][1].append(col.label)
+def table_from_grid(grid: Grid, doc: dict) -> Table:
+    """A statutory table of disclosure/layout.py (the grid the editing pages,
+    Excel and Word use too) with the document's values, cut into what prints:
+    header rows that repeat on every page, and bodies — one per 第二十条 item
+    in table 二, which stays whole."""
+    fmt = reg.get_format(doc["format"])
+    rows: list[list[Cell]] = [[] for _ in range(grid.height)]
+    value_columns = set()
+    for g in sorted(grid.cells, key=lambda c: (c.row, c.col)):
+        if g.role == "value":
+            value_columns.add(g.col)
+            text = cell_text(cell_value(doc, fmt.cell(g.ref)))
         else:
-            blocks.append((labels, [col.label]))
-    head = _column_header((fmt.applications_applicant_header,), blocks)
-    head[0].insert(0, Cell(fmt.applications_note, "note", colspan=depth, rowspan=len(head)))
-    data = []
-    for row in fmt.applications_rows:
-        cells = [_value(doc, fmt.cell(f"applications.{row.code}.{c.code}")) for c in fmt.applications_columns]
-        data.append(((*_applications_groups(fmt, row), row.label), cells))
-    body = _row_groups(data, depth)
+            text = g.text
+        rows[g.row].append(Cell(text, ROLES.get(g.role, g.role), g.colspan, g.rowspan, g.ref, g.computed))
+
+    def kind(cells: list[Cell]) -> str:
+        return "caption" if cells[0].kind == "caption" else "head" if cells[0].kind == "head" else "data"
+
+    head = tuple(TableRow(tuple(r), kind="head") for r in rows[: grid.header_rows])
+    body_rows = rows[grid.header_rows :]
+    keep = _keep_with_next(grid, grid.header_rows, len(body_rows))
+    printed = [TableRow(tuple(r), kind(r), kept) for r, kept in zip(body_rows, keep, strict=True)]
+    starts = [i for i, row in enumerate(printed) if row.kind == "caption"] or [0]
+    bodies = tuple(
+        RowGroup(tuple(printed[a:b]), keep_together=printed[a].kind == "caption")
+        for a, b in zip(starts, [*starts[1:], len(printed)], strict=True)
+    )
     return Table(
-        code="applications",
-        columns=("label",) * depth + ("value",) * len(fmt.applications_columns),
-        head=tuple(TableRow(tuple(r), kind="head") for r in head),
-        bodies=(RowGroup(tuple(body)),),
+        code=grid.code,
+        columns=tuple("value" if c in value_columns else "label" for c in range(grid.width)),
+        head=head,
+        bodies=bodies,
+        keep_together=grid.height <= SHORT_TABLE,
     )
 
 
-def reviews_table(fmt: Format, doc: dict) -> Table:
-    """Table 四: 行政复议 beside 行政诉讼 (未经复议直接起诉, 复议后起诉), one data row."""
-    blocks = [
-        ((b.group, b.label) if b.group else (b.label,), [c.label for c in fmt.reviews_columns])
-        for b in fmt.reviews_blocks
-    ]
-    head = _column_header((), blocks)
-    values = [
-        _value(doc, fmt.cell(f"reviews.{b.code}.{c.code}")) for b in fmt.reviews_blocks for c in fmt.reviews_columns
-    ]
-    return Table(
-        code="reviews",
-        columns=("value",) * len(values),
-        head=tuple(TableRow(tuple(r), kind="head") for r in head),
-        bodies=(RowGroup((TableRow(tuple(values)),)),),
-        keep_together=True,
-    )
-
-
-TABLE_BUILDERS = {
-    "active_disclosure": active_disclosure_table,
-    "applications": applications_table,
-    "reviews": reviews_table,
-}
+def statutory_tables(fmt: Format, doc: dict) -> dict[str, Table]:
+    # The 2019 procurement item prints the unit its report stores.
+    units = [doc["active_disclosure"][t.code].get("unit") for t in fmt.active_disclosure if t.has_unit]
+    return {grid.code: table_from_grid(grid, doc) for grid in layout_grids(fmt, units[0] if units else None)}
 
 
 # -- narrative -------------------------------------------------------------
@@ -453,12 +344,10 @@ def report_view(doc: dict, *, draft: bool = False, revision: int | None = None) 
 
         title = default_title(organization, doc["year"])
     sections = []
-    tables = {}
+    tables = statutory_tables(fmt, doc)
     for section in fmt.sections:
         if section.is_table:
-            table = TABLE_BUILDERS[section.code](fmt, doc)
-            tables[section.code] = table
-            sections.append(SectionView(section.code, section.title, table=table))
+            sections.append(SectionView(section.code, section.title, table=tables[section.code]))
         else:
             sections.append(SectionView(section.code, section.title, parts=narrative_parts(fmt, doc, section.code)))
     revision_mark = REVISION_LINE.format(revision=revision) if draft and revision is not None else ""
