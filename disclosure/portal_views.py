@@ -7,7 +7,9 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -128,7 +130,13 @@ def _download(request: HttpRequest, meta: dict, ext: str, numbered: bool) -> Htt
         response = HttpResponse(_report_csv(meta), content_type=CONTENT_TYPES["csv"])
     else:
         path = meta["pdf"] if ext == "pdf" else meta["data"]
-        response = FileResponse(open(path, "rb"), content_type=CONTENT_TYPES[ext])  # noqa: SIM115
+        accel = getattr(settings, "PUBLISHED_FILES_ACCEL_PREFIX", "")
+        if accel:
+            # The front web server (nginx) sends the bytes; we only decide and label.
+            response = HttpResponse(content_type=CONTENT_TYPES[ext])
+            response["X-Accel-Redirect"] = accel.rstrip("/") + "/" + str(Path(path).relative_to(settings.MEDIA_ROOT))
+        else:
+            response = FileResponse(open(path, "rb"), content_type=CONTENT_TYPES[ext])  # noqa: SIM115
     response["ETag"] = etag
     response["Last-Modified"] = http_date(meta["published"])
     response["Cache-Control"] = IMMUTABLE if numbered else LATEST

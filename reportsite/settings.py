@@ -150,6 +150,10 @@ CACHES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Behind nginx: published PDFs and JSON are handed to it with X-Accel-Redirect
+# (an `internal` location mapping this prefix to MEDIA_ROOT); empty = Django sends them.
+PUBLISHED_FILES_ACCEL_PREFIX = os.environ.get("PUBLISHED_FILES_ACCEL_PREFIX", "")
+
 # Uploaded reports (Word, PDF, HTML, text, Excel): size and zip-bomb limits.
 REPORT_UPLOAD_MAX_BYTES = int(os.environ.get("REPORT_UPLOAD_MAX_BYTES", str(20 * 1024 * 1024)))
 REPORT_UPLOAD_MAX_UNPACKED_BYTES = int(os.environ.get("REPORT_UPLOAD_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024)))

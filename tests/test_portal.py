@@ -160,3 +160,12 @@ def test_it_computes_statistics_per_jurisdiction(client):
     assert sum(m["value"] for m in year["mix"]) == apps["outcome_total"]["total"]
     assert "<svg" in page.text
     assert client.get(reverse("portal:stats"), {"jurisdiction": "district-b"}).context["years"] == []
+
+
+def test_it_can_hand_the_bytes_to_the_front_web_server(client, published, settings):
+    settings.PUBLISHED_FILES_ACCEL_PREFIX = "/protected-media/"
+    pub = published.publications.get()
+    response = client.get(reverse("portal:download", args=["lc-swj", 2021, "pdf"]))
+    assert response["X-Accel-Redirect"] == f"/protected-media/{pub.pdf.name}"
+    assert response.content == b""
+    assert response["ETag"] == f'"{pub.pdf_sha256}"' and response["Content-Type"] == "application/pdf"
