@@ -14,7 +14,8 @@ from .factories import seed
 from .test_workspace import make_clerk
 
 pytestmark = pytest.mark.django_db
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+# Byte-for-byte copies of ../shared/seeds, so the suite runs from a bare clone.
+SEEDS = Path(__file__).resolve().parent / "parse_fixtures"
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +37,7 @@ def clerk(office):
 
 
 def seed_text(prefix: str) -> bytes:
-    return next(SEEDS.glob(f"{prefix}_*.txt")).read_bytes()
+    return next(SEEDS.glob(f"seed_{prefix}_*.txt")).read_bytes()
 
 
 def upload(client, content: bytes, name: str, **extra):
