@@ -146,7 +146,7 @@ def _publish_files(report: Report, revision: Revision, actor: User | None) -> Pu
 
 @transaction.atomic
 def transition(report: Report, action: Action, *, actor: User | None, comment: str = "", anchor: str = "") -> Report:
-    report = Report.objects.select_for_update().select_related("organization__parent").get(pk=report.pk)
+    report = Report.objects.select_for_update(of=("self",)).select_related("organization__parent").get(pk=report.pk)
     rule = TRANSITIONS[action]
     if actor is not None and not roles_for(actor, report.organization) & rule.roles:
         raise TransitionRefused(f"您没有权限{ACTION_LABELS[action]}这份报告。", "forbidden")
