@@ -37,6 +37,8 @@ def urls(report: Report, comment: Comment) -> list[tuple[str, str, str]]:
     review = [
         ("get", reverse("review:report", args=args), "review"),
         ("get", reverse("review:diff", args=args) + "?from=current&to=current", "review"),
+        ("get", reverse("review:export", args=[*args, "xlsx"]), "review"),
+        ("get", reverse("review:export", args=[*args, "docx"]), "review"),
         ("post", reverse("review:comment", args=args), "review"),
         ("post", reverse("review:resolve", args=[*args, comment.pk]), "review"),
         *[("post", reverse("review:action", args=[*args, a.value]), "review") for a in Action],
