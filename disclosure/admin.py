@@ -104,7 +104,8 @@ class ReportAdmin(admin.ModelAdmin):
     list_filter = ["year", "status", "format"]
     search_fields = ["organization__name", "organization__code", "title"]
     autocomplete_fields = ["organization"]
-    readonly_fields = ["format", "version", "outcome_total", "findings", "created_at", "updated_at"]
+    # Status changes only through the workflow (audited, with its checks).
+    readonly_fields = ["format", "status", "version", "outcome_total", "findings", "created_at", "updated_at"]
     inlines = [NarrativeInline, ActiveDisclosureInline, ApplicationInline, ReviewInline]
 
     def get_fields(self, request, obj=None):

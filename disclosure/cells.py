@@ -13,6 +13,9 @@ from .formats import CellKind
 from .interchange import MAX_AMOUNT_PLACES, decimal_places
 
 FULL_WIDTH = str.maketrans("０１２３４５６７８９．－＋，", "0123456789.-+,")
+# What the database columns hold (PostgreSQL integer; numeric(20, 6)).
+MAX_COUNT = 2_147_483_647
+MAX_AMOUNT = Decimal("99999999999999")
 BLANK_MARKS = {"", "/", "／", "-", "—", "－", "不适用"}
 INTEGER = re.compile(r"^[+-]?\d+$")
 DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -47,12 +50,16 @@ def parse_cell(text: str | None, kind: CellKind) -> int | str | None:
             raise CellInputError("金额不能为负数。", "negative")
         if decimal_places(amount) > MAX_AMOUNT_PLACES:
             raise CellInputError(f"金额最多保留{MAX_AMOUNT_PLACES}位小数。", "too_precise")
+        if amount > MAX_AMOUNT:
+            raise CellInputError("金额过大，请核对单位。", "too_large")
         return str(amount)
     if not INTEGER.match(value):
         if DECIMAL.match(value):
             raise CellInputError(f"“{text}”不是整数，件数须为整数。", "not_integer")
         raise CellInputError(f"“{text}”不是数字，请填写整数。", "not_a_number")
     number = int(value)
+    if abs(number) > MAX_COUNT:
+        raise CellInputError("数值过大，请核对。", "too_large")
     if number < 0 and kind != CellKind.SIGNED:
         raise CellInputError("件数不能为负数。", "negative")
     return number

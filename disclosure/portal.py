@@ -19,7 +19,7 @@ CACHE_TTL = 3600
 
 
 def meta_key(org_code: str, year: int, number: int | None = None) -> str:
-    return f"portal:meta:{org_code}:{year}:{number or 'latest'}"
+    return f"portal:meta:{org_code}:{year}:{'latest' if number is None else number}"
 
 
 def page_key(org_code: str, year: int) -> str:
@@ -53,9 +53,8 @@ def search(*, jurisdiction: str = "", organization: str = "", year: int | None =
     if year:
         publications = publications.filter(report__year=year)
     if query:
-        publications = publications.filter(report__organization_name__icontains=query) | publications.filter(
-            report__organization__name__icontains=query
-        )
+        # The name as published, not a correction being drafted.
+        publications = publications.filter(revision__document__organization__name__icontains=query)
     return publications
 
 

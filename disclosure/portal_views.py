@@ -8,6 +8,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
@@ -52,6 +53,17 @@ def report_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "filters": filters,
+            # Pagination keeps every filter.
+            "filter_query": "".join(
+                f"{key}={quote(str(value))}&"
+                for key, value in (
+                    ("q", filters["query"]),
+                    ("jurisdiction", filters["jurisdiction"]),
+                    ("organization", filters["organization"]),
+                    ("year", filters["year"] or ""),
+                )
+                if value
+            ),
             "years": portal.published_years(),
             "jurisdictions": portal.jurisdictions(),
         },
@@ -62,7 +74,7 @@ def _meta(org_code: str, year: int, number: int | None = None) -> dict:
     key = portal.meta_key(org_code, year, number)
     meta = cache.get(key)
     if meta is None:
-        pub = portal.publication(org_code, year, number, light=True)
+        pub = portal.publication(org_code, year, number)
         if pub is None:
             raise Http404("没有找到已发布的报告。")
         meta = {
@@ -70,7 +82,7 @@ def _meta(org_code: str, year: int, number: int | None = None) -> dict:
             "number": pub.number,
             "org_code": org_code,
             "year": year,
-            "name": pub.report.organization_name or pub.report.organization.name,
+            "name": pub.revision.document["organization"]["name"],
             "pdf": pub.pdf.path,
             "data": pub.data.path,
             "pdf_sha256": pub.pdf_sha256,

@@ -191,6 +191,8 @@ def comment(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     report, _roles = permissions.visible_report(request.user, org_code, year)
     parent = None
     if request.POST.get("parent"):
+        if not request.POST["parent"].isdigit():
+            raise Http404("没有找到这条意见。")
         parent = get_object_or_404(Comment, pk=request.POST["parent"], report=report)
     try:
         services.add_comment(
@@ -223,7 +225,8 @@ def diff(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     def snapshot(value: str) -> tuple[str, dict]:
         if value == "current":
             return "当前稿", export_report(report)
-        revision = get_object_or_404(Revision, report=report, number=value if value.isdigit() else -1)
+        number = int(value) if value.isascii() and value.isdigit() else -1
+        revision = get_object_or_404(Revision, report=report, number=number)
         return f"第{revision.number}稿（{revision.get_event_display()}）", revision.document
 
     left_label, left = snapshot(request.GET.get("from", "1"))

@@ -61,7 +61,11 @@ def record_event(
 def flatten(doc: dict) -> dict[str, Any]:
     """Every addressable value of a canonical document, by its ref (spec §7)."""
     fmt = reg.get_format(doc["format"])
-    flat: dict[str, Any] = {"title": doc.get("title"), "issued_on": doc.get("issued_on")}
+    flat: dict[str, Any] = {
+        "title": doc.get("title"),
+        "issued_on": doc.get("issued_on"),
+        "organization.name": doc["organization"]["name"],
+    }
     for part in fmt.narrative:
         node: Any = doc["narrative"]
         for key in part.path.split("."):
@@ -101,16 +105,26 @@ def _ensure_storable(doc: dict) -> None:
         raise InvalidDocument(
             [f.message for f in bad], code="cells", params={"cells": [c for f in bad for c in f.cells]}
         )
+    from .cells import MAX_AMOUNT, MAX_COUNT
+
     fmt = reg.get_format(doc["format"])
     for spec in fmt.cells():
+        value = cell_value(doc, spec)
+        if value is None:
+            continue
+        label = fmt.label_of(spec.ref)
         if spec.kind == reg.CellKind.AMOUNT:
-            value = cell_value(doc, spec)
-            if value is not None and decimal_places(parse_amount(value)) > MAX_AMOUNT_PLACES:
+            amount = parse_amount(value)
+            if decimal_places(amount) > MAX_AMOUNT_PLACES:
                 raise InvalidDocument(
-                    f"{fmt.label_of(spec.ref)}“{value}”的小数超过{MAX_AMOUNT_PLACES}位，无法保存。",
+                    f"{label}“{value}”的小数超过{MAX_AMOUNT_PLACES}位，无法保存。",
                     code="amount_places",
                     params={"cell": spec.ref},
                 )
+            if amount > MAX_AMOUNT:
+                raise InvalidDocument(f"{label}“{value}”过大，无法保存。", code="too_large", params={"cell": spec.ref})
+        elif abs(value) > MAX_COUNT:
+            raise InvalidDocument(f"{label}“{value}”过大，无法保存。", code="too_large", params={"cell": spec.ref})
 
 
 def _organization_for(data: dict, actor: User | None) -> Organization:
@@ -185,6 +199,7 @@ def import_document(
     actor: User | None = None,
     replace: bool = False,
     status: str = Report.Status.DRAFT,
+    only_editable: bool = False,
 ) -> ImportResult:
     """Store an interchange document as a report.
 
@@ -202,6 +217,11 @@ def import_document(
             f"{org.name}{canonical['year']}年度报告已存在；如需覆盖，请使用替换选项。",
             code="report_exists",
             params={"organization": org.code, "year": canonical["year"]},
+        )
+    if not created and only_editable and report.status not in EDITABLE_STATUSES:
+        raise InvalidDocument(
+            f"{canonical['year']}年度报告已{report.get_status_display()}，不能用导入覆盖；如需更正请走更正流程。",
+            code="report_locked",
         )
     old = None if created else export_report(report)
     if created:
@@ -374,22 +394,22 @@ def _apply_header(doc: dict, fmt: reg.Format, header: dict[str, Any], errors: di
             doc["title"] = value[:300]
         elif name == "organization_name":
             if not value:
-                errors[name] = "署名机关不能为空。"
+                errors["header.organization_name"] = "署名机关不能为空。"
             else:
                 doc["organization"]["name"] = value[:200]
         elif name == "issued_on":
             try:
                 doc["issued_on"] = dt.date.fromisoformat(value).isoformat() if value else None
             except ValueError:
-                errors[name] = "成文日期格式应为 年-月-日，如 2027-01-20。"
+                errors["header.issued_on"] = "成文日期格式应为 年-月-日，如 2027-01-20。"
         elif name == "procurement_unit":
             tables = [t for t in fmt.active_disclosure if t.has_unit]
             if not tables or value not in fmt.amount_unit_choices:
-                errors[name] = "金额单位只能是万元或元。"
+                errors["header.procurement_unit"] = "金额单位只能是万元或元。"
             else:
                 doc["active_disclosure"][tables[0].code]["unit"] = value
         else:
-            errors[name] = "未知字段。"
+            errors[f"header.{name}"] = "未知字段。"
 
 
 def _write_changed(report: Report, old: dict, new: dict) -> None:
@@ -562,7 +582,6 @@ def resolve_comment(comment: Comment, *, actor: User) -> Comment:
 PENDING_IMPORT_DAYS = 7
 
 
-@transaction.atomic
 def stage_upload(
     organization: Organization, *, actor: User, filename: str, data: bytes, year: int | None = None
 ) -> PendingImport:
@@ -571,7 +590,7 @@ def stage_upload(
 
     from .parsing import parse_report
 
-    PendingImport.objects.filter(created_at__lt=timezone.now() - dt.timedelta(days=PENDING_IMPORT_DAYS)).delete()
+    # Parsing takes a while: do it before touching the database.
     try:
         # The name as the file prints it (ADR 0002); the office's own only if it prints none.
         result = parse_report(data, filename=filename, year=year, org_code=organization.code)
@@ -589,51 +608,44 @@ def stage_upload(
         "kind": organization.kind,
     }
     validate_document(doc)
-    pending = PendingImport.objects.create(
-        organization=organization,
-        user=actor,
-        filename=filename[:255],
-        kind=result.kind,
-        document=doc,
-        problems=[p.as_dict() for p in result.problems],
-    )
-    record_event(
-        "import.staged",
-        actor=actor,
-        organization=organization,
-        filename=filename,
-        year=doc["year"],
-        problems=len(result.problems),
-    )
+    with transaction.atomic():
+        PendingImport.objects.filter(created_at__lt=timezone.now() - dt.timedelta(days=PENDING_IMPORT_DAYS)).delete()
+        pending = PendingImport.objects.create(
+            organization=organization,
+            user=actor,
+            filename=filename[:255],
+            kind=result.kind,
+            document=doc,
+            problems=[p.as_dict() for p in result.problems],
+        )
+        record_event(
+            "import.staged",
+            actor=actor,
+            organization=organization,
+            filename=filename,
+            year=doc["year"],
+            problems=len(result.problems),
+        )
     return pending
 
 
 @transaction.atomic
-def confirm_import(
-    pending: PendingImport, *, actor: User, current_year: int, replace: bool = False, historical: bool = False
-) -> Report:
-    """Store a reviewed upload as a report: this year's draft, or an earlier year's
-    report, which may be recorded as already published (历史报告)."""
+def confirm_import(pending: PendingImport, *, actor: User, current_year: int, replace: bool = False) -> Report:
+    """Store a reviewed upload as a draft report. Publishing it goes through
+    review like any other report: a clerk never publishes alone."""
     doc = pending.document
     year = doc["year"]
     if year > current_year:
         raise InvalidDocument(f"不能导入{year}年度的报告：当前填报年度为{current_year}年。", code="future_year")
-    if historical and year >= current_year:
-        raise InvalidDocument("只有以前年度的报告才能作为已公开的历史报告导入。", code="not_historical")
     existing = Report.objects.filter(organization=pending.organization, year=year).first()
-    if existing is not None and existing.status not in EDITABLE_STATUSES:
-        raise InvalidDocument(
-            f"{year}年度报告已{existing.get_status_display()}，不能用导入覆盖；如需更正请走更正流程。",
-            code="report_locked",
-        )
-    status = Report.Status.PUBLISHED if historical else Report.Status.DRAFT
-    result = import_document(doc, actor=actor, replace=replace, status=status)
-    if historical:
-        from .workflow import publish_imported
-
-        publish_imported(result.report, actor=actor)
-    record_event(
-        "import.confirmed", actor=actor, report=result.report, filename=pending.filename, historical=historical
-    )
+    status = existing.status if existing is not None and existing.status in EDITABLE_STATUSES else Report.Status.DRAFT
+    result = import_document(doc, actor=actor, replace=replace, status=status, only_editable=True)
+    record_event("import.confirmed", actor=actor, report=result.report, filename=pending.filename)
     pending.delete()
     return result.report
+
+
+@transaction.atomic
+def discard_import(pending: PendingImport, *, actor: User) -> None:
+    record_event("import.discarded", actor=actor, organization=pending.organization, filename=pending.filename)
+    pending.delete()

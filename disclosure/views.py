@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import permissions, services, workflow
@@ -29,6 +30,16 @@ from .selectors import check_report, comment_threads, completeness, export_repor
 from .wizard import BASIC, PREVIEW, SUBMIT, Step, step_of_ref, step_parts, steps
 
 FEE_AMOUNT_REF = f"narrative.{services.FEE_AMOUNT}"
+# Document refs (as in the audit trail) of the header fields, and their form names.
+HEADER_OF = {"title": "header.title", "issued_on": "header.issued_on", "organization.name": "header.organization_name"}
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """A `next` parameter only if it points back into this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
 
 
 def _report_url(report: Report, step: str = BASIC) -> str:
@@ -39,9 +50,11 @@ def _report_url(report: Report, step: str = BASIC) -> str:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    year = current_report_year(today)
     offices = []
+    year = current_report_year(today)
     for org in permissions.clerk_organizations(request.user).order_by("name"):
+        # A people's government reports until 31 March, its departments until 31 January.
+        year = current_report_year(today, government_level=org.is_government)
         reports = []
         for report in org.reports.order_by("-year"):
             findings = check_report(report)
@@ -65,6 +78,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "days_left": (due - today).days,
                 "days_overdue": (today - due).days,
                 "deadline": due,
+                "year": year,
             }
         )
     return render(request, "workspace/dashboard.html", {"offices": offices, "year": year})
@@ -74,7 +88,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def create(request: HttpRequest, org_code: str) -> HttpResponse:
     org = permissions.clerk_organization(request.user, org_code)
-    current = current_report_year(timezone.localdate())
+    current = current_report_year(timezone.localdate(), government_level=org.is_government)
     try:
         # A late office writes an earlier year (补报); never a future one.
         year = int(request.POST.get("year") or current)
@@ -241,10 +255,16 @@ def step_view(request: HttpRequest, org_code: str, year: int, step_code: str) ->
     if request.method == "POST":
         version, values = _split_posted(request.POST)
         target = request.POST.get("goto") or step.code
+        if report.status not in services.EDITABLE_STATUSES:
+            # Read-only: the step buttons only navigate.
+            return redirect(_report_url(report, _get_step(report, target).code))
         try:
             result = _save(report, request.user, version, values)
         except services.StaleVersion as exc:
-            context = _step_context(report, step, values=values)
+            # Show what the other person saved, not the stale values this form posted.
+            changed = set(exc.changes) | {HEADER_OF.get(ref, ref) for ref in exc.changes}
+            kept = {ref: value for ref, value in values.items() if ref not in changed}
+            context = _step_context(Report.objects.get(pk=report.pk), step, values=kept)
             context["conflict"] = _conflict(report, exc)
             return render(request, "workspace/step.html", context, status=409)
         except services.NotEditable as exc:
@@ -264,8 +284,10 @@ def _conflict(report: Report, exc: services.StaleVersion) -> dict[str, Any]:
         try:
             label = fmt.label_of(ref)
         except KeyError:
-            label = {"title": "标题", "issued_on": "成文日期", "status": "状态"}.get(ref, ref)
-        changes.append({"ref": ref, "label": label, "value": value})
+            label = {"title": "标题", "issued_on": "成文日期", "status": "状态", "organization.name": "署名机关"}.get(
+                ref, ref
+            )
+        changes.append({"ref": ref, "form_ref": HEADER_OF.get(ref, ref), "label": label, "value": value})
     return {"message": exc.message, "version": exc.current_version, "changes": changes}
 
 
@@ -286,7 +308,10 @@ def autosave(request: HttpRequest, org_code: str, year: int) -> JsonResponse:
         refreshed = Report.objects.get(pk=report.pk)
         current = _values(export_report(refreshed), refreshed)
         conflict = _conflict(refreshed, exc)
-        conflict["values"] = {c["ref"]: _display(current.get(c["ref"], c["value"])) for c in conflict["changes"]}
+        conflict["values"] = {
+            HEADER_OF.get(c["ref"], c["ref"]): _display(current.get(HEADER_OF.get(c["ref"], c["ref"]), c["value"]))
+            for c in conflict["changes"]
+        }
         return JsonResponse({"ok": False, "conflict": conflict}, status=409)
     except services.NotEditable as exc:
         return JsonResponse({"ok": False, "message": exc.message}, status=409)
@@ -337,7 +362,7 @@ def explain(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, "说明已保存。")
-    return redirect(request.POST.get("next") or _report_url(report, PREVIEW))
+    return redirect(safe_next(request, _report_url(report, PREVIEW)))
 
 
 @login_required
@@ -398,7 +423,7 @@ def _pending(request: HttpRequest, org_code: str, pk) -> PendingImport:
 def pending_import(request: HttpRequest, org_code: str, pk) -> HttpResponse:
     pending = _pending(request, org_code, pk)
     doc = pending.document
-    current = current_report_year(timezone.localdate())
+    current = current_report_year(timezone.localdate(), government_level=pending.organization.is_government)
     existing = Report.objects.filter(organization=pending.organization, year=doc["year"]).first()
     findings = check_document(doc)
     return render(
@@ -412,7 +437,6 @@ def pending_import(request: HttpRequest, org_code: str, pk) -> HttpResponse:
             "counts": {s.value: sum(f.severity == s for f in findings) for s in Severity},
             "existing": existing,
             "can_replace": existing is None or existing.status in services.EDITABLE_STATUSES,
-            "can_be_historical": doc["year"] < current,
             "future": doc["year"] > current,
         },
     )
@@ -428,9 +452,8 @@ def confirm_import(request: HttpRequest, org_code: str, pk) -> HttpResponse:
         report = services.confirm_import(
             pending,
             actor=request.user,
-            current_year=current_report_year(timezone.localdate()),
+            current_year=current_report_year(timezone.localdate(), government_level=pending.organization.is_government),
             replace=request.POST.get("replace") == "1",
-            historical=request.POST.get("historical") == "1",
         )
     except InvalidDocument as exc:
         for message in exc.messages:
@@ -443,6 +466,6 @@ def confirm_import(request: HttpRequest, org_code: str, pk) -> HttpResponse:
 @login_required
 @require_POST
 def discard_import(request: HttpRequest, org_code: str, pk) -> HttpResponse:
-    _pending(request, org_code, pk).delete()
+    services.discard_import(_pending(request, org_code, pk), actor=request.user)
     messages.info(request, "已放弃这次导入。")
     return redirect("workspace:dashboard")

@@ -25,7 +25,7 @@ from .models import Comment, Membership, Publication, Report, Revision
 from .permissions import roles_for
 from .rules import Finding, Severity
 from .selectors import check_report, export_report
-from .services import User, record_event
+from .services import User, add_comment, record_event, valid_anchor
 
 S = Report.Status
 R = Membership.Role
@@ -150,8 +150,13 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
     rule = TRANSITIONS[action]
     if actor is not None and not roles_for(actor, report.organization) & rule.roles:
         raise TransitionRefused(f"您没有权限{ACTION_LABELS[action]}这份报告。", "forbidden")
+    if action == Action.RETURN and anchor and not valid_anchor(report, anchor):
+        anchor = "report"
     if report.status not in rule.sources:
         if report.status == rule.target:
+            if action == Action.RETURN and comment.strip():
+                # Returned already (another reviewer, a double click): the comment still counts.
+                add_comment(report, actor=actor, anchor=anchor or "report", body=comment)
             return report  # already done: a repeated click changes nothing
         raise TransitionRefused(
             f"报告当前状态为“{report.get_status_display()}”，不能{ACTION_LABELS[action]}。", "invalid_state"
@@ -183,9 +188,10 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
         changes={"status": [old, rule.target]},
         **details,
     )
-    transaction.on_commit(lambda: notifications.after_transition(report, action, actor, comment))
     if action == Action.PUBLISH:
-        transaction.on_commit(lambda: portal.forget(report.organization.code, report.year))
+        transaction.on_commit(lambda: portal.forget(report.organization.code, report.year), robust=True)
+    # A mail server that is down must not turn a committed transition into an error.
+    transaction.on_commit(lambda: notifications.after_transition(report, action, actor, comment), robust=True)
     return report
 
 
@@ -201,7 +207,7 @@ def publish_imported(report: Report, *, actor: User | None = None) -> Publicatio
         return latest  # re-importing the same document publishes nothing new
     revision = _freeze(report, Revision.Event.PUBLICATION, actor)
     publication = _publish_files(report, revision, actor)
-    transaction.on_commit(lambda: portal.forget(report.organization.code, report.year))
+    transaction.on_commit(lambda: portal.forget(report.organization.code, report.year), robust=True)
     record_event(
         "report.publish_imported",
         actor=actor,

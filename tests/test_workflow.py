@@ -64,7 +64,10 @@ def test_it_follows_the_state_machine(world, report, state, action, persona):
         assert result.status == outcome
         assert Report.objects.get(pk=report.pk).status == outcome
         changed = outcome != state
-        assert AuditEvent.objects.count() == events_before + changed
+        # Returning a report already returned changes nothing, but keeps the reviewer's comment.
+        comment_kept = action == Action.RETURN and state == "returned"
+        assert AuditEvent.objects.count() == events_before + (changed or comment_kept)
+        assert Comment.objects.filter(report=report).count() == int(action == Action.RETURN)
 
 
 def test_it_is_idempotent_under_a_double_click(world, report):

@@ -59,14 +59,15 @@ def test_it_previews_an_uploaded_report_with_what_it_could_not_place(clerk):
     assert not Report.objects.exists()  # nothing saved before confirmation
 
 
-def test_it_records_a_past_years_report_as_published_when_confirmed(clerk):
+def test_it_never_publishes_an_upload_without_review(clerk):
     upload(clerk, seed_text("000"), "2020年报.txt")
     pending = PendingImport.objects.get()
+    # Even asked to, a clerk's import is a draft: publishing goes through review.
     response = clerk.post(reverse("workspace:confirm_import", args=["xq-swj", pending.pk]), {"historical": "1"})
     report = Report.objects.get(organization__code="xq-swj", year=2020)
     assert response.status_code == 302
-    assert report.status == Report.Status.PUBLISHED
-    assert Publication.objects.filter(report=report).count() == 1
+    assert report.status == Report.Status.DRAFT
+    assert not Publication.objects.exists()
     assert export_report(report)["applications"] == seed("000")["applications"]
     assert not PendingImport.objects.exists()
 

@@ -215,6 +215,9 @@ def _write_info(workbook: Workbook, fmt: Format, doc: dict | None) -> None:
     for i, (name, label, value) in enumerate(fields, 4):
         sheet.cell(row=i, column=1, value=label).font = Font(name=FONT_NAME, size=11, bold=True)
         target = sheet.cell(row=i, column=2, value=value if value not in ("",) else None)
+        if isinstance(value, str) and value:
+            # Text typed by an office is never a formula ("=HYPERLINK(…)" stays text).
+            target.data_type = "s"
         target.font = Font(name=FONT_NAME, size=11)
         target.alignment = Alignment(wrap_text=True, vertical="top")
         target.number_format = "@"  # text: years, codes and dates stay as typed
@@ -490,7 +493,8 @@ def jurisdiction_xlsx(year: int, rows: list[JurisdictionRow], *, title: str = ""
         sheet.row_dimensions[refs_row].hidden = True  # machine-readable cell refs
         for i, row in enumerate(rows, refs_row + 1):
             sheet.cell(row=i, column=1, value=row.code)
-            sheet.cell(row=i, column=2, value=row.name)
+            name_cell = sheet.cell(row=i, column=2, value=row.name)
+            name_cell.data_type = "s"
             sheet.cell(row=i, column=3, value=row.status)
             for j, (_levels, _ref, spec) in enumerate(columns):
                 value = cell_value(row.document, spec) if row.document is not None else None

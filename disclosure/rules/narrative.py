@@ -57,16 +57,20 @@ def parse_number(text: str) -> int | None:
     return CN_DIGITS.get(text) if len(text) == 1 else None
 
 
-NUMBER = r"(\d+|[零〇一二两三四五六七八九十]{1,3})"
+# Not the tail of a longer numeral: "一百二十件" must not read as 20.
+NUMBER = r"(?<![零〇一二两三四五六七八九十百千万\d])(\d+|[零〇一二两三四五六七八九十]{1,3})"
 APPLICATION_CLAUSE = re.compile(r"申请")
 SKIP_CLAUSE = re.compile(r"复议|诉讼|投诉|举报")
+# "个" counts applications, but not in "20个工作日" (a time limit).
+UNIT = r"\s*(?:[件宗条]|个(?!工作日|自然日|月|小时|星期))"
 COUNT_PATTERNS = (
     # (verb, accept new + carried over as well as new)
-    ("新收", re.compile(r"新收[^，,。；;]{0,20}?" + NUMBER + r"\s*[件个宗条]")),
-    ("收到", re.compile(r"收到[^，,。；;]{0,20}?" + NUMBER + r"\s*[件个宗条]")),
-    ("受理", re.compile(r"受理[^，,。；;]{0,20}?" + NUMBER + r"\s*[件个宗条]")),
+    ("新收", re.compile(r"新收[^，,。；;]{0,20}?" + NUMBER + UNIT)),
+    ("收到", re.compile(r"收到[^，,。；;]{0,20}?" + NUMBER + UNIT)),
+    ("受理", re.compile(r"受理[^，,。；;]{0,20}?" + NUMBER + UNIT)),
 )
-NONE_RECEIVED = re.compile(r"(没有|未|无)(收到|受理)[^，,。；;]{0,15}申请")
+# "未受理的申请" speaks of some applications, not of none received.
+NONE_RECEIVED = re.compile(r"(没有|未|无)(收到|受理)(?!的)[^，,。；;]{0,15}申请")
 CLAUSE_SPLIT = re.compile(r"[，,。；;！!\n]")
 
 
@@ -128,9 +132,12 @@ def narrative_year(ctx: Context):
         if int(match.group(1)) != year:
             yield ["title"], f"标题写的是{match.group(1)}年度，本报告为{year}年度。"
     for part, text in _overview_texts(ctx):
-        for match in TITLE_YEAR.finditer(text):
-            if int(match.group(1)) != year:
-                yield [part.ref], f"“{part.label}”称“{match.group(0)}”，本报告为{year}年度。"
+        # Only the preamble names the report itself; the overview may mention
+        # last year's report ("按时发布2020年度…年度报告") without error.
+        if part.path == "preamble":
+            for match in TITLE_YEAR.finditer(text):
+                if int(match.group(1)) != year:
+                    yield [part.ref], f"“{part.label}”称“{match.group(0)}”，本报告为{year}年度。"
         for paragraph in text.splitlines():
             match = LEADING_YEAR.match(paragraph)
             if match and int(match.group(1)) != year:

@@ -16,6 +16,7 @@
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 
   let dirty = {};      // ref -> text not yet saved
+  let held = {};       // ref -> text that conflicts with someone else's save: sent only on request
   let inflight = null; // the running save, a Promise
   let timer = null;
 
@@ -130,18 +131,25 @@
   // -- saving -------------------------------------------------------------------
   function remember() {
     try {
-      if (Object.keys(dirty).length) localStorage.setItem(storageKey, JSON.stringify({ version: versionInput.value, values: dirty }));
+      const unsaved = Object.assign({}, held, dirty);
+      if (Object.keys(unsaved).length) localStorage.setItem(storageKey, JSON.stringify({ version: versionInput.value, values: unsaved }));
       else localStorage.removeItem(storageKey);
     } catch (e) { /* private mode: the server save still runs */ }
   }
   function markDirty(el) {
     if (!editable || !el.dataset.ref) return;
+    if (held[el.dataset.ref] !== undefined) return holdEdit(el);
     dirty[el.dataset.ref] = el.value;
     remember();
     saveState.textContent = "有未保存的修改…";
     recompute();
     clearTimeout(timer);
     timer = setTimeout(save, 800);
+  }
+  function holdEdit(el) {
+    // Still in conflict: keep the edit, but do not send it until the user says so.
+    held[el.dataset.ref] = el.value;
+    remember();
   }
   function save(options) {
     clearTimeout(timer);
@@ -159,6 +167,7 @@
     })
       .then((response) => {
         const type = response.headers.get("Content-Type") || "";
+        if (response.status >= 500) throw new Error("server");
         if (!type.includes("application/json")) throw new Error("login");
         return response.json().then((data) => ({ status: response.status, data: data }));
       })
@@ -182,7 +191,8 @@
             }
           }
         });
-        Object.keys(data.errors).forEach((ref) => { dirty[ref] = sent[ref]; });
+        // A refused value stays pending, unless the user has typed a newer one meanwhile.
+        Object.keys(data.errors).forEach((ref) => { if (dirty[ref] === undefined) dirty[ref] = sent[ref]; });
         Object.entries(data.computed).forEach(([ref, value]) => setOutput(ref, value));
         document.getElementById("findings").innerHTML = data.findings_html;
         document.getElementById("count-error").textContent = data.counts.error;
@@ -196,7 +206,7 @@
       .catch((error) => {
         saveState.textContent = error.message === "login"
           ? "登录已过期：请在新窗口重新登录后点“保存”，本页修改已暂存在浏览器中"
-          : "网络异常，稍后自动重试";
+          : error.message === "server" ? "保存失败（服务器错误），稍后自动重试" : "网络异常，稍后自动重试";
         if (error.message !== "login") timer = setTimeout(save, 5000);
       })
       .finally(() => { inflight = null; });
@@ -204,21 +214,55 @@
   }
   function onConflict(conflict) {
     versionInput.value = conflict.version;
-    const items = conflict.changes.map((c) => "<li>" + escapeHtml(c.label) + "：" + escapeHtml(c.value === null ? "（空白）" : String(c.value)) + "</li>").join("");
-    conflictBox.innerHTML = "<strong>" + escapeHtml(conflict.message) + "</strong><ul class='mb-2'>" + items +
-      "</ul><button type='button' class='btn btn-sm btn-danger' id='save-mine'>保留我的修改并保存</button>";
-    conflictBox.classList.remove("d-none");
+    const same = (a, b) => String(a === null || a === undefined ? "" : a).trim() === String(b === null || b === undefined ? "" : b).trim();
+    const clashes = [];
     Object.entries(conflict.values).forEach(([ref, value]) => {
-      const el = field(ref);
-      if (el && dirty[ref] === undefined) el.value = value;
-      else setOutput(ref, value);
+      if (dirty[ref] === undefined) {
+        const el = field(ref);
+        if (el) el.value = value;
+        else setOutput(ref, value);
+      } else if (same(dirty[ref], value)) {
+        delete dirty[ref]; // our own earlier save (e.g. sent as the tab closed) landed
+      } else {
+        held[ref] = dirty[ref];
+        delete dirty[ref];
+        clashes.push(ref);
+      }
     });
+    remember();
+    recompute();
+    if (!clashes.length) {
+      if (Object.keys(dirty).length) save();
+      return;
+    }
+    const items = conflict.changes
+      .filter((c) => clashes.includes(c.ref) || clashes.includes(c.form_ref))
+      .map((c) => "<li>" + escapeHtml(c.label) + "：" + escapeHtml(c.value === null ? "（空白）" : String(c.value)) + "</li>")
+      .join("");
+    conflictBox.innerHTML = "<strong>" + escapeHtml(conflict.message) + "</strong><ul class='mb-2'>" + items +
+      "</ul><button type='button' class='btn btn-sm btn-danger' id='save-mine'>保留我的修改并保存</button> " +
+      "<button type='button' class='btn btn-sm btn-outline-secondary' id='take-theirs'>采用对方的修改</button>";
+    conflictBox.classList.remove("d-none");
+    clashes.forEach((ref) => { const el = field(ref); if (el) el.classList.add("is-invalid"); });
     document.getElementById("save-mine").addEventListener("click", () => {
+      Object.assign(dirty, held);
+      held = {};
+      clashes.forEach((ref) => { const el = field(ref); if (el) el.classList.remove("is-invalid"); });
       conflictBox.classList.add("d-none");
       save();
     });
-    saveState.textContent = "他人已修改本报告，您的修改尚未保存";
-    recompute();
+    document.getElementById("take-theirs").addEventListener("click", () => {
+      clashes.forEach((ref) => {
+        const el = field(ref);
+        if (el) { el.value = conflict.values[ref]; el.classList.remove("is-invalid"); }
+      });
+      held = {};
+      remember();
+      conflictBox.classList.add("d-none");
+      recompute();
+      saveState.textContent = "已采用对方的修改";
+    });
+    saveState.textContent = "他人已修改本报告，" + clashes.length + " 处修改尚未保存";
   }
   function escapeHtml(text) {
     const div = document.createElement("div");
@@ -389,6 +433,8 @@
         if (el) el.value = value;
       });
       dirty = stored.values;
+      // The version these edits were made on: anything saved since is a conflict to show.
+      if (stored.version && Number(stored.version) < Number(versionInput.value)) versionInput.value = stored.version;
       save();
     }
   } catch (e) { localStorage.removeItem(storageKey); }

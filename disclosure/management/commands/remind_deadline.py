@@ -22,12 +22,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         today = timezone.localdate()
-        year = options["year"] or current_report_year(today)
-        reports = {r.organization_id: r for r in Report.objects.filter(year=year)}
         messages, offices = [], []
         orgs = Organization.objects.filter(memberships__role=Membership.Role.CLERK).distinct().order_by("code")
         for org in orgs:
-            report = reports.get(org.pk)
+            # Governments report until 31 March, departments until 31 January.
+            year = options["year"] or current_report_year(today, government_level=org.is_government)
+            report = Report.objects.filter(organization=org, year=year).first()
             if report is not None and report.status not in NOT_SUBMITTED:
                 continue
             due = deadline(year, government_level=org.is_government)
@@ -56,5 +56,5 @@ class Command(BaseCommand):
             self.stdout.write(f"（试运行）将发送{len(messages)}封提醒邮件。")
             return
         sent = send_mass_mail(messages) if messages else 0
-        record_event("deadline.reminded", year=year, days=options["days"], sent=sent, offices=len(offices))
+        record_event("deadline.reminded", year=options["year"], days=options["days"], sent=sent, offices=len(offices))
         self.stdout.write(f"已发送{sent}封提醒邮件。")
