@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import re
 import smtplib
 
 import pytest
@@ -49,10 +50,8 @@ def test_it_shows_the_other_persons_value_after_a_stale_post_without_javascript(
     url = reverse("workspace:step", args=["test-org", 2021, "applications"])
     page = clerk.post(url, {"version": stale, "applications.new_received.natural_person": "19", "goto": "applications"})
     assert page.status_code == 409
-    assert (
-        'name="applications.new_received.natural_person" data-ref="applications.new_received.natural_person"\n               value="999"'
-        in page.text
-    )
+    field = re.search(r'name="applications.new_received.natural_person"[^>]*value="(\d*)"', page.text)
+    assert field.group(1) == "999"
 
 
 def test_it_refuses_numbers_too_large_to_store_at_their_cell(world, report):
