@@ -1,19 +1,9 @@
-from django.urls import path, register_converter
+from django.urls import path
 
 from . import portal_views
+from .converters import register_choice
 
-
-class Extension:
-    regex = "pdf|json|csv"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(Extension, "ext")
+register_choice("ext", "pdf", "json", "csv")
 
 app_name = "portal"
 

@@ -1,19 +1,9 @@
-from django.urls import path, register_converter
+from django.urls import path
 
 from . import review_views
+from .converters import register_choice
 
-
-class OfficeExtension:
-    regex = "xlsx|docx"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(OfficeExtension, "office")
+register_choice("office", "xlsx", "docx")
 
 app_name = "review"
 
