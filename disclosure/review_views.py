@@ -64,14 +64,17 @@ def dashboard_rows(user, year: int, today) -> list[dict[str, Any]]:
     return rows
 
 
+def _year(request: HttpRequest, today) -> int:
+    """The report year asked for (?year=), by default the one being written now."""
+    value = request.GET.get("year", "")
+    return int(value) if value.isascii() and value.isdigit() else current_report_year(today)
+
+
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    try:
-        year = int(request.GET.get("year") or current_report_year(today))
-    except ValueError:
-        year = current_report_year(today)
+    year = _year(request, today)
     rows = dashboard_rows(request.user, year, today)
     status = request.GET.get("status", "")
     problem = request.GET.get("problem", "")
@@ -283,10 +286,7 @@ def export_jurisdiction(request: HttpRequest) -> HttpResponse:
     from .office import jurisdiction_xlsx
 
     today = timezone.localdate()
-    try:
-        year = int(request.GET.get("year") or current_report_year(today))
-    except ValueError:
-        year = current_report_year(today)
+    year = _year(request, today)
     scope = permissions.review_scope(request.user)
     if not scope:
         raise Http404("没有需要您审核或督办的机关。")

@@ -22,3 +22,21 @@ def pytest_report_header(config) -> str:
 
     db = settings.DATABASES["default"]
     return f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or db['NAME']}"
+
+
+@pytest.fixture
+def world():
+    """A city, two districts and their people (tests/personas.py)."""
+    from .personas import build_world
+
+    return build_world()
+
+
+@pytest.fixture
+def report(world):
+    """A complete, balanced 2021 draft of the bureau in the world above."""
+    from disclosure.services import import_document
+
+    from .factories import balanced_document
+
+    return import_document(balanced_document("2021", year=2021)).report

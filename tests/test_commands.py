@@ -167,3 +167,19 @@ def test_it_loads_the_demo_jurisdiction_idempotently():
     from django.contrib.auth import get_user_model
 
     assert get_user_model().objects.get(username="lc-clerk").check_password("demo-pass-123")
+
+
+@pytest.mark.django_db
+def test_it_publishes_an_imported_workbook_only_with_its_stored_publication(tmp_path, settings):
+    from disclosure.models import Publication
+    from disclosure.office import export_report_xlsx
+
+    settings.MEDIA_ROOT = tmp_path
+    path = tmp_path / "seed.xlsx"
+    path.write_bytes(export_report_xlsx(seed("004")))
+    out = StringIO()
+    call_command("report_xlsx_import", str(path), "--published", stdout=out)
+    report = Report.objects.get()
+    assert report.status == Report.Status.PUBLISHED
+    assert Publication.objects.filter(report=report).count() == 1
+    assert "公开版本 r1" in out.getvalue()

@@ -11,24 +11,13 @@ from django.test import Client
 from django.urls import reverse
 
 from disclosure.models import Comment, Report
-from disclosure.services import add_comment, import_document, save_edits
+from disclosure.services import add_comment, save_edits
 from disclosure.workflow import Action, transition
 
-from .factories import balanced_document
-from .personas import PERSONAS, STATES, build_world
+from .personas import PERSONAS, STATES
 
 pytestmark = pytest.mark.django_db
 ROLE_HOLDERS = {"owner_clerk", "office_reviewer", "parent_supervisor"}
-
-
-@pytest.fixture
-def world():
-    return build_world()
-
-
-@pytest.fixture
-def report(world) -> Report:
-    return import_document(balanced_document("2021", year=2021)).report
 
 
 def urls(report: Report, comment: Comment) -> list[tuple[str, str, str]]:

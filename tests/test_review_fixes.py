@@ -18,20 +18,9 @@ from disclosure.services import import_document, save_edits
 from disclosure.workflow import Action, publish_imported, transition
 
 from .factories import balanced_document
-from .personas import build_world
 from .test_workspace import save
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return build_world()
-
-
-@pytest.fixture
-def report(world) -> Report:
-    return import_document(balanced_document("2021", year=2021)).report
 
 
 def test_it_saves_and_audits_a_change_of_the_signing_office_alone(world, report):

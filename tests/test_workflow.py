@@ -10,7 +10,7 @@ from disclosure.services import import_document
 from disclosure.workflow import TRANSITIONS, Action, TransitionRefused, transition
 
 from .factories import balanced_document
-from .personas import PERSONAS, STATES, build_world
+from .personas import PERSONAS, STATES
 
 pytestmark = pytest.mark.django_db
 ACTING = [p for p in PERSONAS if p != "anonymous"]
@@ -21,16 +21,6 @@ ROLE_OF = {
     "sibling_clerk": None,
     "other_supervisor": None,
 }
-
-
-@pytest.fixture
-def world():
-    return build_world()
-
-
-@pytest.fixture
-def report(world) -> Report:
-    return import_document(balanced_document("2021", year=2021)).report
 
 
 def expected(state: str, action: Action, persona: str) -> str:
