@@ -1,7 +1,8 @@
 """HTTP load on the public portal: gunicorn + PostgreSQL on loopback, driven by wrk.
 
 Creates a scratch PostgreSQL database, loads the demo data (five published
-reports), serves the app with gunicorn on 127.0.0.1, and runs wrk with 50
+reports), serves the app with gunicorn on 127.0.0.1 in its production
+configuration (reportsite/gunicorn_conf.py), and runs wrk with 50
 concurrent connections for 30 s against a published PDF, then against a
 report's HTML page. Prints requests/s, p50 and p99 latency and error counts.
 Targets (2-core machine): PDF p99 <= 50 ms, HTML p99 <= 150 ms, no errors.
@@ -30,6 +31,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+CONFIG = ROOT / "reportsite" / "gunicorn_conf.py"
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DB_NAME = "reportsite_bench"
 PORT = int(os.environ.get("BENCH_PORT", "8931"))
@@ -100,8 +102,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=0, help="worker processes (default: the config's)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="compare: threaded workers with keep-alive instead of the config's sync"
+    )
     parser.add_argument("--hold", type=int, default=0, help="keep the server up N seconds after setup (profiling)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -125,37 +129,24 @@ def main() -> int:
         run("migrate", "--noinput", env=env)
         run("loaddemo", "--password", secrets.token_urlsafe(12), env=env)
         run("collectstatic", "--noinput", env=env)
-        server = subprocess.Popen(
-            [
-                PY,
-                "-m",
-                "gunicorn",
-                "reportsite.wsgi",
-                "--bind",
-                f"127.0.0.1:{PORT}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-                "--keep-alive",
-                "5",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
+        # The production configuration (reportsite/gunicorn_conf.py), bound to the bench port.
+        command = [PY, "-m", "gunicorn", "reportsite.wsgi", "-c", str(CONFIG), "--bind", f"127.0.0.1:{PORT}"]
+        command += ["--log-level", "warning"]
+        if args.workers:
+            command += ["--workers", str(args.workers)]
+        if args.threads:
+            command += ["--worker-class", "gthread", "--threads", str(args.threads), "--keep-alive", "5"]
+        server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
         base = f"http://127.0.0.1:{PORT}"
         for path, _ in TARGETS.values():
             wait_until_up(base + path)
         if args.hold:
             print(f"serving on {base} for {args.hold} s", flush=True)
             time.sleep(args.hold)
+        workers = args.workers or "default"
+        layout = f"gthread {workers}x{args.threads} keep-alive" if args.threads else f"sync x{workers}"
         print(
-            f"gunicorn gthread {args.workers}x{args.threads}, PostgreSQL, wrk -t2 -c{args.connections} "
+            f"gunicorn {layout} ({CONFIG.relative_to(ROOT)}), PostgreSQL, wrk -t2 -c{args.connections} "
             f"-d{args.duration}s, {os.cpu_count()} cores"
         )
         ok = True

@@ -44,3 +44,33 @@ def test_it_passes_the_deployment_checklist_with_production_settings():
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def _gunicorn_config(monkeypatch, **env: str):
+    from gunicorn.config import Config
+
+    for name in ("WEB_CONCURRENCY", "GUNICORN_BIND", "GUNICORN_TIMEOUT", "SENDFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    cfg = Config()
+    namespace = {"__file__": str(ROOT / "reportsite" / "gunicorn_conf.py")}
+    exec((ROOT / "reportsite" / "gunicorn_conf.py").read_text(), namespace)
+    for key, value in namespace.items():
+        if key in cfg.settings:
+            cfg.set(key, value)
+    return cfg
+
+
+def test_it_serves_with_sync_workers_and_sendfile(monkeypatch):
+    cfg = _gunicorn_config(monkeypatch)
+    assert cfg.worker_class_str == "sync"
+    assert cfg.workers == 2 * (os.cpu_count() or 1)
+    assert cfg.address == [("127.0.0.1", 8000)]
+    # Any value of gunicorn's `sendfile` setting means --no-sendfile.
+    assert cfg.sendfile is True
+
+
+def test_it_takes_the_server_layout_from_the_environment(monkeypatch):
+    cfg = _gunicorn_config(monkeypatch, WEB_CONCURRENCY="7", GUNICORN_BIND="0.0.0.0:9000", GUNICORN_TIMEOUT="120")
+    assert (cfg.workers, cfg.address, cfg.timeout) == (7, [("0.0.0.0", 9000)], 120)

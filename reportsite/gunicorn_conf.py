@@ -1,0 +1,26 @@
+"""gunicorn settings for production and the load benchmark.
+
+    gunicorn reportsite.wsgi -c reportsite/gunicorn_conf.py
+
+Sync workers, one request at a time each, behind a buffering reverse proxy
+(nginx) that holds slow clients and keep-alive connections (ADR 0008). Every
+request is a new connection to gunicorn, so the kernel's accept queue spreads
+the load evenly over the workers. Threaded workers with keep-alive pin each
+client connection to one process; under 50 concurrent clients the unlucky
+processes queued several times longer (PDF p99 160-260 ms against 26 ms).
+
+Environment: GUNICORN_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (worker
+processes, default two per core), GUNICORN_TIMEOUT (seconds, default 60: an
+upload of a large report is parsed within its request).
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+worker_class = "sync"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# Published files go out with sendfile() (gunicorn's default) unless the
+# proxy sends them itself (PUBLISHED_FILES_ACCEL_PREFIX). Do not set
+# `sendfile` here: gunicorn treats any value of it as --no-sendfile, which
+# costs a third of the PDF throughput.
