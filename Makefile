@@ -6,14 +6,15 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 # texlive-lang-chinese ships FandolFang, the open 仿宋 with full GB 2312
-# coverage; chromium drives the browser tests.
+# coverage; chromium drives the browser tests; nginx runs the example site of
+# docs/deploy in tests/test_deploy.py.
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	fonts-noto-cjk fonts-lxgw-wenkai poppler-utils texlive-lang-chinese chromium
+	fonts-noto-cjk fonts-lxgw-wenkai poppler-utils texlive-lang-chinese chromium nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint system-deps python-deps demo
+.PHONY: run test lint system-deps python-deps demo bench
 
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -51,3 +52,9 @@ test: system-deps python-deps lint
 	$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite must run tests"; exit 1; fi; \
 	exit $$rc
+
+# The performance targets (docs/benchmarks.md); wrk drives the HTTP load.
+bench: system-deps python-deps
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
+	$(PY) bench/pdf_render.py
+	$(PY) bench/http_load.py
