@@ -552,3 +552,31 @@ def test_it_matches_the_visual_references(rendered, drafts, tmp_path, name, draf
     for image in images:
         visible, mean = difference(image, REFERENCE / image.name)
         assert visible <= 0.0005 and mean <= 0.25, (image.name, visible, mean)
+
+
+def test_it_compresses_each_stream_once_and_writes_the_same_bytes(monkeypatch):
+    import pydyf
+
+    def build() -> pydyf.PDF:
+        pdf = pydyf.PDF()
+        for text in (b"BT /F1 12 Tf (page) Tj ET", bytes(range(256)) * 200):
+            stream = pydyf.Stream([text], compress=True)
+            pdf.add_object(stream)
+        return pdf
+
+    calls = []
+    real = pydyf.zlib.compressobj
+    monkeypatch.setattr(pydyf.zlib, "compressobj", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    plain = io.BytesIO()
+    build().write(plain, identifier=True, compress=True)
+    twice = len(calls)
+    calls.clear()
+    pdf = build()
+    report_pdf._compress_once(None, pdf)
+    once = io.BytesIO()
+    pdf.write(once, identifier=True, compress=True)
+
+    assert once.getvalue() == plain.getvalue()
+    # The identifier pass serializes every object again; kept streams are not compressed again.
+    assert len(calls) == twice - 2
