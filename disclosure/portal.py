@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,22 +15,41 @@ from .models import Organization, Publication, Report
 from .permissions import subtree_ids
 
 # Cached per publication: what a download needs, and the rendered page. The
-# "newest version" entries are dropped when a report is (re)published.
+# "newest version" entries carry the report's cache generation, which a
+# (re)publication replaces: a request that read the old publication just
+# before the new one committed then stores it under a key nobody reads any
+# more, instead of serving it as the newest until the entry expires.
 CACHE_TTL = 3600
 
 
+def generation(org_code: str, year: int) -> str:
+    """The current cache generation of a report's "newest version" entries."""
+    from django.core.cache import cache
+
+    key = f"portal:generation:{org_code}:{year}"
+    value = cache.get(key)
+    if value is None:
+        # Lost (evicted, cleared): a new one leaves the old entries unread.
+        cache.add(key, uuid.uuid4().hex, None)
+        value = cache.get(key)
+    return value
+
+
 def meta_key(org_code: str, year: int, number: int | None = None) -> str:
-    return f"portal:meta:{org_code}:{year}:{'latest' if number is None else number}"
+    if number is not None:  # a numbered revision never changes
+        return f"portal:meta:{org_code}:{year}:{number}"
+    return f"portal:meta:{org_code}:{year}:latest:{generation(org_code, year)}"
 
 
 def page_key(org_code: str, year: int) -> str:
-    return f"portal:page:{org_code}:{year}"
+    return f"portal:page:{org_code}:{year}:{generation(org_code, year)}"
 
 
 def forget(org_code: str, year: int) -> None:
+    """Called after a publication commits: the newest version changed."""
     from django.core.cache import cache
 
-    cache.delete_many([meta_key(org_code, year), page_key(org_code, year)])
+    cache.set(f"portal:generation:{org_code}:{year}", uuid.uuid4().hex, None)
 
 
 def latest_publications() -> QuerySet[Publication]:

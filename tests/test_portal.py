@@ -9,6 +9,7 @@ import zipfile
 import pytest
 from django.urls import reverse
 
+from disclosure import portal
 from disclosure.interchange import dumps
 from disclosure.models import Report
 from disclosure.services import import_document, save_edits
@@ -131,6 +132,32 @@ def test_it_keeps_earlier_revisions_public_after_a_correction(client, django_cap
     first = client.get(reverse("portal:download_revision", args=["test-org", 2021, 1, "json"]))
     assert "更正后的平台建设情况" not in b"".join(first.streaming_content).decode()
     assert client.get(reverse("portal:download_revision", args=["test-org", 2021, 3, "pdf"])).status_code == 404
+
+
+def test_it_does_not_pin_a_replaced_publication_as_the_newest(
+    client, published, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A download that read r1 just before r2 committed must not leave r1 cached as the newest."""
+    url = reverse("portal:download", args=["lc-swj", 2021, "json"])
+    corrected = seed("002")
+    corrected["issued_on"] = "2022-01-30"
+    read = portal.publication
+
+    def read_just_before_a_republication(*args, **kwargs):
+        old = read(*args, **kwargs)
+        with django_capture_on_commit_callbacks(execute=True):
+            import_document(corrected, status=Report.Status.PUBLISHED, replace=True)
+            publish_imported(published)
+        return old
+
+    monkeypatch.setattr(portal, "publication", read_just_before_a_republication)
+    in_flight = client.get(url)
+    monkeypatch.setattr(portal, "publication", read)
+    assert json.loads(b"".join(in_flight.streaming_content))["issued_on"] == seed("002")["issued_on"]
+
+    newest = client.get(url)
+    assert json.loads(b"".join(newest.streaming_content))["issued_on"] == "2022-01-30"
+    assert newest["ETag"] != in_flight["ETag"]
 
 
 def test_it_bundles_a_years_open_data_as_a_zip(client, published):
