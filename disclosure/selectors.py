@@ -85,14 +85,25 @@ def export_report(report: Report) -> dict:
     }
 
 
-def previous_report(report: Report) -> Report | None:
-    return report_queryset().filter(organization=report.organization, year=report.year - 1).first()
+def previous_document(report: Report) -> dict | None:
+    """Last year's report, as this year's is checked against and prefilled from.
+
+    Its newest publication when it has one: that is the report of record,
+    even while a correction of it is being drafted. Otherwise (both years are
+    being written here) its current state.
+    """
+    previous = Report.objects.filter(organization=report.organization, year=report.year - 1).first()
+    if previous is None:
+        return None
+    publication = previous.publications.select_related("revision").order_by("-number").first()
+    if publication is not None:
+        return publication.revision.document
+    return export_report(report_queryset().get(pk=previous.pk))
 
 
 def check_report(report: Report) -> list[Finding]:
     """The rules' findings for a stored report, against last year's when known."""
-    previous = previous_report(report)
-    return check_document(export_report(report), export_report(previous) if previous else None)
+    return check_document(export_report(report), previous_document(report))
 
 
 def completeness(doc: dict) -> float:

@@ -33,7 +33,7 @@ from .models import (
     ReviewRow,
 )
 from .rules import RULES, Context, Finding, check_document
-from .selectors import export_report, previous_report
+from .selectors import export_report, previous_document
 
 User = AbstractBaseUser
 
@@ -242,8 +242,7 @@ def import_document(
         version=report.version,
         changes=diff_documents(old, canonical),
     )
-    previous = previous_report(report)
-    findings = check_document(canonical, export_report(previous) if previous else None)
+    findings = check_document(canonical, previous_document(report))
     return ImportResult(report, created, findings)
 
 
@@ -485,16 +484,15 @@ def prefill_from_previous(report: Report, *, actor: User | None) -> SaveResult:
     previous <- last year's previous + change. Cells already typed are left
     alone.
     """
-    previous = previous_report(report)
-    if previous is None:
-        return SaveResult(report, {}, {}, export_report(report))
-    last, now = export_report(previous), export_report(report)
+    last, now = previous_document(report), export_report(report)
+    if last is None:
+        return SaveResult(report, {}, {}, now)
     cells: dict[str, Any] = {}
     for col in report.spec.applicant_columns:
         value = last["applications"]["carried_forward"].get(col.code)
         if value is not None and now["applications"]["carried_over"][col.code] is None:
             cells[f"applications.carried_over.{col.code}"] = str(value)
-    if report.format == previous.format == "2019":
+    if report.format == last["format"] == "2019":
         for table in report.spec.active_disclosure:
             for row in table.rows:
                 before = last["active_disclosure"][table.code][row.code]

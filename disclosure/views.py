@@ -26,7 +26,7 @@ from .layout import grids, html_rows
 from .models import PendingImport, Report
 from .pdf.presentation import report_context
 from .rules import Finding, Severity, check_document
-from .selectors import check_report, comment_threads, completeness, export_report, previous_report
+from .selectors import check_report, comment_threads, completeness, export_report, previous_document
 from .wizard import BASIC, PREVIEW, SUBMIT, Step, step_of_ref, step_parts, steps
 
 FEE_AMOUNT_REF = f"narrative.{services.FEE_AMOUNT}"
@@ -150,8 +150,7 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
     fmt = report.spec
     doc = export_report(report)
     values = {**_values(doc, report), **(values or {})}
-    previous = previous_report(report)
-    last = export_report(previous) if previous else None
+    last = previous_document(report)
     all_steps = steps(fmt)
     index = [s.code for s in all_steps].index(step.code)
     context: dict[str, Any] = {
@@ -164,7 +163,6 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
         "values": values,
         "errors": errors or {},
         "editable": report.status in services.EDITABLE_STATUSES,
-        "previous": previous,
         "parts": [],
         "fee_amount_ref": FEE_AMOUNT_REF,
     }

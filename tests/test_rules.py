@@ -255,6 +255,34 @@ def test_it_ignores_a_previous_report_of_another_office_or_year():
     assert not [f for f in check_document(this, stranger) if f.rule.startswith("cross_year")]
 
 
+@pytest.mark.django_db
+def test_it_checks_against_last_years_report_of_record():
+    from disclosure.models import Report
+    from disclosure.selectors import check_report
+    from disclosure.services import import_document
+    from disclosure.workflow import publish_imported
+
+    last = balanced_document("2021", year=2021)
+    this = import_document(next_year_of(last)).report
+    assert not [f for f in check_report(this) if f.rule.startswith("cross_year")]  # no last year yet
+
+    # Not published (both years written here): its current state counts.
+    stored = import_document(last).report
+    assert not [f for f in check_report(this) if f.rule == "cross_year.carried_over"]
+    changed = copy.deepcopy(last)
+    changed["applications"]["carried_forward"]["other_org"] += 1
+    import_document(changed, replace=True)
+    assert [f.cells for f in check_report(this) if f.rule == "cross_year.carried_over"] == [
+        ("applications.carried_over.other_org",)
+    ]
+
+    # Published, and a correction being drafted: the publication counts.
+    import_document(last, replace=True, status=Report.Status.PUBLISHED)
+    publish_imported(stored)
+    import_document(changed, replace=True)
+    assert not [f for f in check_report(this) if f.rule == "cross_year.carried_over"]
+
+
 # -- narrative.numbers -----------------------------------------------------------
 
 
