@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from disclosure.models import Comment, Report
+from disclosure.models import Comment, Membership, Report
 from disclosure.services import add_comment, save_edits
 from disclosure.workflow import Action, transition
 
@@ -208,3 +208,18 @@ def test_it_exports_the_jurisdiction_year_to_one_workbook(world, report):
     values = [c.value for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row]
     assert "测试局" in values and "邻局" in values and "别的局" not in values
     assert world.client("sibling_clerk").get(reverse("review:export_jurisdiction")).status_code == 404
+
+
+def test_it_tells_a_reviewer_who_submitted_that_someone_else_approves(world, report):
+    Membership.objects.create(user=world.users["owner_clerk"], organization=world.office, role=Membership.Role.REVIEWER)
+    args = [report.organization.code, report.year]
+    both = world.client("owner_clerk")
+    both.post(reverse("workspace:submit", args=args))
+    page = both.get(reverse("review:report", args=args))
+    assert {a for a, _ in page.context["actions"]} == {"return", "withdraw"}
+    assert "这份报告由您提交，须由其他审核人审核通过。" in page.text
+    response = both.post(reverse("review:action", args=[*args, "approve"]), follow=True)
+    assert Report.objects.get(pk=report.pk).status == "submitted"
+    assert "报告须由提交人以外的审核人审核通过。" in response.text
+    other = world.client("office_reviewer").get(reverse("review:report", args=args))
+    assert "approve" in {a for a, _ in other.context["actions"]} and "own-submission" not in other.text

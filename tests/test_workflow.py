@@ -167,3 +167,22 @@ def test_it_mails_the_supervisors_when_the_office_has_no_reviewer(world, report,
     with django_capture_on_commit_callbacks(execute=True):
         transition(report, Action.SUBMIT, actor=world.users["owner_clerk"])
     assert mail.outbox[0].to == ["parent_supervisor@example.org"]
+
+
+def test_it_lets_nobody_approve_their_own_submission(world, report):
+    from disclosure.models import Membership
+    from disclosure.workflow import allowed_actions
+
+    clerk, reviewer = world.users["owner_clerk"], world.users["office_reviewer"]
+    Membership.objects.create(user=clerk, organization=world.office, role=Membership.Role.REVIEWER)
+    report = transition(report, Action.SUBMIT, actor=clerk)
+    assert Action.APPROVE not in allowed_actions(clerk, report)
+    assert Action.RETURN in allowed_actions(clerk, report)
+    with pytest.raises(TransitionRefused) as refused:
+        transition(report, Action.APPROVE, actor=clerk)
+    assert refused.value.code == "own_submission"
+    assert Report.objects.get(pk=report.pk).status == "submitted"
+    assert not AuditEvent.objects.filter(report=report, action="report.approve").exists()
+
+    transition(report, Action.APPROVE, actor=reviewer)
+    assert Report.objects.get(pk=report.pk).status == "approved"
