@@ -8,27 +8,29 @@ from django.urls import reverse
 
 from .models import Membership, Organization, Report
 from .permissions import ancestors
+from .selectors import authors
 
 R = Membership.Role
 
 
-def _emails(org: Organization, role: str) -> list[str]:
+def _emails(org: Organization, role: str, exclude: frozenset[int] = frozenset()) -> list[str]:
     return sorted(
         {
             m.user.email
             for m in Membership.objects.filter(organization=org, role=role).select_related("user")
-            if m.user.email
+            if m.user.email and m.user_id not in exclude
         }
     )
 
 
-def reviewers_of(org: Organization) -> list[str]:
-    """The office's reviewers; where it has none, the nearest supervisors above."""
-    found = _emails(org, R.REVIEWER)
+def reviewers_of(org: Organization, *, exclude: frozenset[int] = frozenset()) -> list[str]:
+    """The office's reviewers; where it has none (but the people in ``exclude``,
+    who may not approve: they wrote the report), the nearest supervisors above."""
+    found = _emails(org, R.REVIEWER, exclude)
     if found:
         return found
     for above in ancestors(org):
-        found = _emails(above, R.SUPERVISOR)
+        found = _emails(above, R.SUPERVISOR, exclude)
         if found:
             return found
     return []
@@ -49,7 +51,7 @@ def after_transition(report: Report, action: str, actor, comment: str = "") -> i
     work_url = _link(reverse("workspace:step", args=[report.organization.code, report.year, "basic"]))
     messages = {
         "submit": (
-            reviewers_of(report.organization),
+            reviewers_of(report.organization, exclude=frozenset(authors(report))),
             f"【待审核】{name}",
             f"{who}已提交{name}，请审核：\n{review_url}\n",
         ),

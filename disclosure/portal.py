@@ -31,7 +31,8 @@ def generation(org_code: str, year: int) -> str:
     if value is None:
         # Lost (evicted, cleared): a new one leaves the old entries unread.
         cache.add(key, uuid.uuid4().hex, None)
-        value = cache.get(key)
+        # Culled again at once, or a cache that keeps nothing: a key of its own.
+        value = cache.get(key) or uuid.uuid4().hex
     return value
 
 

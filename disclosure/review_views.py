@@ -157,7 +157,7 @@ def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
             "threads": comment_threads(report),
             "anchors": _anchor_choices(report),
             "actions": [(a.value, workflow.ACTION_LABELS[a]) for a in workflow.allowed_actions(request.user, report)],
-            "own_submission": workflow.reviews_own_submission(request.user, report),
+            "own_work": workflow.reviews_own_work(request.user, report),
             "revisions": revisions,
             "publications": list(report.publications.order_by("-number")),
             "events": report.audit_events.select_related("actor")[:100],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import formats as reg
 from .formats import Requirement
-from .interchange import SCHEMA_ID, YUAN_PLACES, canonical_narrative, cell_value, format_amount
+from .interchange import SCHEMA_ID, YUAN_PLACES, canonical_narrative, canonicalize, cell_value, format_amount
 from .models import Report
 from .rules import Finding, check_document
 
@@ -96,9 +96,33 @@ def previous_document(report: Report) -> dict | None:
     if previous is None:
         return None
     publication = previous.publications.select_related("revision").order_by("-number").first()
-    if publication is not None:
-        return publication.revision.document
-    return export_report(report_queryset().get(pk=previous.pk))
+    if publication is None:
+        return export_report(report_queryset().get(pk=previous.pk))
+    doc = canonicalize(publication.revision.document)
+    # Frozen under the code the office had then; it is the same office.
+    return {**doc, "organization": {**doc["organization"], "code": report.organization.code}}
+
+
+# Events by which a person shapes a report's content (comments do not count).
+AUTHORING_EVENTS = (
+    "report.created",
+    "report.imported",
+    "report.saved",
+    "report.prefilled",
+    "report.explained",
+    "report.admin_edited",
+    "report.submit",
+)
+PUBLISHING_EVENTS = ("report.publish", "report.publish_imported")
+
+
+def authors(report: Report) -> set[int]:
+    """Ids of the people who wrote or submitted the report since it was last published."""
+    events = report.audit_events.filter(action__in=AUTHORING_EVENTS, actor__isnull=False)
+    published = report.audit_events.filter(action__in=PUBLISHING_EVENTS).order_by("-id").first()
+    if published is not None:
+        events = events.filter(id__gt=published.id)
+    return set(events.values_list("actor_id", flat=True))
 
 
 def check_report(report: Report) -> list[Finding]:

@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 
-from . import notifications, portal
+from . import notifications, portal, selectors
 from .interchange import dumps
 from .models import Comment, Membership, Publication, Report, Revision
 from .permissions import roles_for
@@ -97,24 +97,22 @@ def readiness(report: Report, findings: list[Finding] | None = None) -> Readines
     )
 
 
-def submitter(report: Report) -> User | None:
-    """Who submitted the report's current submission (its newest submission revision)."""
-    revision = (
-        report.revisions.filter(event=Revision.Event.SUBMISSION).select_related("actor").order_by("-number").first()
+def reviews_own_work(user, report: Report) -> bool:
+    """Four eyes: whoever wrote or submitted a report since its last publication
+    does not approve it, whatever roles they hold."""
+    return (
+        report.status == S.SUBMITTED
+        and user is not None
+        and user.is_authenticated
+        and user.pk in selectors.authors(report)
     )
-    return revision.actor if revision else None
-
-
-def reviews_own_submission(user, report: Report) -> bool:
-    """Four eyes: whoever submitted a report does not approve it, whatever else they may do."""
-    return report.status == S.SUBMITTED and user is not None and user.is_authenticated and submitter(report) == user
 
 
 def allowed_actions(user, report: Report) -> list[Action]:
     """The actions this user may take on the report now (for buttons)."""
     roles = roles_for(user, report.organization)
     actions = [a for a, t in TRANSITIONS.items() if report.status in t.sources and roles & t.roles]
-    if Action.APPROVE in actions and reviews_own_submission(user, report):
+    if Action.APPROVE in actions and reviews_own_work(user, report):
         actions.remove(Action.APPROVE)
     return actions
 
@@ -179,8 +177,8 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
         )
     if action == Action.RETURN and not comment.strip():
         raise TransitionRefused("退回修改须写明意见。", "comment_required")
-    if action == Action.APPROVE and reviews_own_submission(actor, report):
-        raise TransitionRefused("报告须由提交人以外的审核人审核通过。", "own_submission")
+    if action == Action.APPROVE and reviews_own_work(actor, report):
+        raise TransitionRefused("您参与了这份报告的填报或提交，须由其他审核人审核通过。", "own_work")
     if action in (Action.SUBMIT, Action.APPROVE):
         _require_ready(report, action)
 

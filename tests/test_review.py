@@ -217,9 +217,9 @@ def test_it_tells_a_reviewer_who_submitted_that_someone_else_approves(world, rep
     both.post(reverse("workspace:submit", args=args))
     page = both.get(reverse("review:report", args=args))
     assert {a for a, _ in page.context["actions"]} == {"return", "withdraw"}
-    assert "这份报告由您提交，须由其他审核人审核通过。" in page.text
+    assert "您参与了这份报告的填报或提交，须由其他审核人审核通过。" in page.text
     response = both.post(reverse("review:action", args=[*args, "approve"]), follow=True)
     assert Report.objects.get(pk=report.pk).status == "submitted"
-    assert "报告须由提交人以外的审核人审核通过。" in response.text
+    assert "您参与了这份报告的填报或提交，须由其他审核人审核通过。" in response.text
     other = world.client("office_reviewer").get(reverse("review:report", args=args))
-    assert "approve" in {a for a, _ in other.context["actions"]} and "own-submission" not in other.text
+    assert "approve" in {a for a, _ in other.context["actions"]} and "own-work" not in other.text

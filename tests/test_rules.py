@@ -283,6 +283,25 @@ def test_it_checks_against_last_years_report_of_record():
     assert not [f for f in check_report(this) if f.rule == "cross_year.carried_over"]
 
 
+@pytest.mark.django_db
+def test_it_still_compares_with_last_year_after_the_office_changes_its_code():
+    from disclosure.models import Organization, Report
+    from disclosure.selectors import check_report
+    from disclosure.services import import_document
+    from disclosure.workflow import publish_imported
+
+    last = balanced_document("2021", year=2021)
+    publish_imported(import_document(last, status=Report.Status.PUBLISHED).report)
+    this = next_year_of(last)
+    this["applications"]["carried_over"]["other_org"] += 1
+    report = import_document(this).report
+    Organization.objects.filter(pk=report.organization_id).update(code="renamed")
+    report = Report.objects.get(pk=report.pk)
+    assert [f.cells for f in check_report(report) if f.rule == "cross_year.carried_over"] == [
+        ("applications.carried_over.other_org",)
+    ]
+
+
 # -- narrative.numbers -----------------------------------------------------------
 
 

@@ -162,6 +162,19 @@ def test_it_mails_reviewers_on_submission_and_the_clerk_afterwards(world, report
     assert "审核通过" in mail.outbox[-1].subject and mail.outbox[-1].to == ["owner_clerk@example.org"]
 
 
+def test_it_mails_the_supervisors_when_the_only_reviewer_wrote_the_report(
+    world, report, django_capture_on_commit_callbacks
+):
+    from disclosure.models import Membership
+
+    world.users["office_reviewer"].memberships.all().delete()
+    clerk = world.users["owner_clerk"]
+    Membership.objects.create(user=clerk, organization=world.office, role=Membership.Role.REVIEWER)
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(report, Action.SUBMIT, actor=clerk)
+    assert [m.to for m in mail.outbox] == [["parent_supervisor@example.org"]]
+
+
 def test_it_mails_the_supervisors_when_the_office_has_no_reviewer(world, report, django_capture_on_commit_callbacks):
     world.users["office_reviewer"].memberships.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
@@ -169,7 +182,7 @@ def test_it_mails_the_supervisors_when_the_office_has_no_reviewer(world, report,
     assert mail.outbox[0].to == ["parent_supervisor@example.org"]
 
 
-def test_it_lets_nobody_approve_their_own_submission(world, report):
+def test_it_lets_nobody_approve_their_own_work(world, report):
     from disclosure.models import Membership
     from disclosure.workflow import allowed_actions
 
@@ -180,9 +193,35 @@ def test_it_lets_nobody_approve_their_own_submission(world, report):
     assert Action.RETURN in allowed_actions(clerk, report)
     with pytest.raises(TransitionRefused) as refused:
         transition(report, Action.APPROVE, actor=clerk)
-    assert refused.value.code == "own_submission"
+    assert refused.value.code == "own_work"
     assert Report.objects.get(pk=report.pk).status == "submitted"
     assert not AuditEvent.objects.filter(report=report, action="report.approve").exists()
 
     transition(report, Action.APPROVE, actor=reviewer)
     assert Report.objects.get(pk=report.pk).status == "approved"
+
+
+def test_it_counts_whoever_edited_the_report_not_only_who_submitted_it(world, report):
+    from disclosure.models import Membership
+    from disclosure.services import save_edits
+    from disclosure.workflow import allowed_actions
+
+    writer, colleague, reviewer = (
+        world.users["owner_clerk"],
+        world.users["sibling_clerk"],
+        world.users["office_reviewer"],
+    )
+    Membership.objects.create(user=writer, organization=world.office, role=Membership.Role.REVIEWER)
+    Membership.objects.create(user=colleague, organization=world.office, role=Membership.Role.CLERK)
+    save_edits(report, actor=writer, expected_version=report.version, narrative={"overview.platform": "新平台。"})
+    report = transition(report, Action.SUBMIT, actor=colleague)
+    assert Action.APPROVE not in allowed_actions(writer, report)
+    with pytest.raises(TransitionRefused):
+        transition(report, Action.APPROVE, actor=writer)
+    for action, actor in [(Action.APPROVE, reviewer), (Action.PUBLISH, reviewer)]:
+        report = transition(report, action, actor=actor)
+    # After publication a new round starts: a correction written by someone else may be approved by the writer.
+    report = transition(report, Action.CORRECT, actor=colleague)
+    save_edits(report, actor=colleague, expected_version=report.version, narrative={"overview.platform": "更正。"})
+    report = transition(report, Action.SUBMIT, actor=colleague)
+    assert Action.APPROVE in allowed_actions(writer, report)
