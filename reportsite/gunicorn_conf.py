@@ -10,7 +10,7 @@ client connection to one process; under 50 concurrent clients the unlucky
 processes queued several times longer (PDF p99 160-260 ms against 26 ms).
 
 Environment: GUNICORN_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (worker
-processes, default two per core), GUNICORN_TIMEOUT (seconds, default 60: an
+processes, default two per usable core, at most 16), GUNICORN_TIMEOUT (seconds, default 60: an
 upload of a large report is parsed within its request).
 """
 
@@ -18,7 +18,11 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "sync"
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
+# The cores this process may run on (not every core of the host), two
+# workers each, at most 16: each worker holds ~170 MB once it has rendered a
+# PDF, and more workers than cores only queue (docs/benchmarks.md).
+MAX_DEFAULT_WORKERS = 16
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # Published files go out with sendfile() (gunicorn's default) unless the
 # proxy sends them itself (PUBLISHED_FILES_ACCEL_PREFIX). Do not set
