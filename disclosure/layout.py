@@ -8,6 +8,7 @@ captions, header groups and row groups.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 from .formats import CellKind, Format, Row
@@ -99,21 +100,17 @@ def applications_grid(fmt: Format) -> Grid:
     grid.add(row=0, col=0, text=fmt.applications_note, rowspan=3, colspan=label_cols, role="note")
     grid.add(row=0, col=label_cols, text=fmt.applications_applicant_header, colspan=len(columns), role="header")
     c = label_cols
-    i = 0
-    while i < len(columns):
-        col = columns[i]
-        if col.group:
-            run = [x for x in columns[i:]]
-            run = run[: next((k for k, x in enumerate(run) if x.group != col.group), len(run))]
-            grid.add(row=1, col=c, text=col.group, colspan=len(run), role="header")
+    # Consecutive columns of one group share a merged header cell above their own.
+    for group, run in groupby(columns, key=lambda col: col.group):
+        run = list(run)
+        if group:
+            grid.add(row=1, col=c, text=group, colspan=len(run), role="header")
             for k, member in enumerate(run):
                 grid.add(row=2, col=c + k, text=member.label, role="header")
-            c += len(run)
-            i += len(run)
         else:
-            grid.add(row=1, col=c, text=col.label, rowspan=2, role="header")
-            c += 1
-            i += 1
+            for k, col in enumerate(run):
+                grid.add(row=1, col=c + k, text=col.label, rowspan=2, role="header")
+        c += len(run)
     top = 3
     for k, (row, row_groups) in enumerate(zip(rows, groups, strict=True)):
         r = top + k
@@ -143,25 +140,19 @@ def reviews_grid(fmt: Format) -> Grid:
     blocks = fmt.reviews_blocks
     grid = Grid("reviews", fmt.section("reviews").title, n * len(blocks), header_rows=3)
     c = 0
-    i = 0
-    while i < len(blocks):
-        block = blocks[i]
-        if block.group:
-            run = [b for b in blocks[i:]]
-            run = run[: next((k for k, b in enumerate(run) if b.group != block.group), len(run))]
-            grid.add(row=0, col=c, text=block.group, colspan=n * len(run), role="header")
-            for member in run:
-                grid.add(row=1, col=c, text=member.label, colspan=n, role="header")
-                for j, col in enumerate(columns):
-                    grid.add(row=2, col=c + j, text=col.label, role="header")
-                c += n
-            i += len(run)
-        else:
-            grid.add(row=0, col=c, text=block.label, colspan=n, role="header")
+    # Consecutive blocks of one group (litigation: direct, after reconsideration) share a header.
+    for group, run in groupby(blocks, key=lambda block: block.group):
+        run = list(run)
+        if group:
+            grid.add(row=0, col=c, text=group, colspan=n * len(run), role="header")
+        for block in run:
+            grid.add(row=1 if group else 0, col=c, text=block.label, colspan=n, role="header")
             for j, col in enumerate(columns):
-                grid.add(row=1, col=c + j, text=col.label, rowspan=2, role="header")
+                if group:
+                    grid.add(row=2, col=c + j, text=col.label, role="header")
+                else:
+                    grid.add(row=1, col=c + j, text=col.label, rowspan=2, role="header")
             c += n
-            i += 1
     c = 0
     for block in blocks:
         for col in columns:
