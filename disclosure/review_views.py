@@ -20,6 +20,7 @@ from . import permissions, services, workflow
 from .calendar import current_report_year, deadline
 from .downloads import DOCX, XLSX, disposition
 from .models import AuditEvent, Comment, Organization, Report, Revision
+from .navigation import safe_next
 from .pdf.presentation import report_context
 from .rules import Severity
 from .selectors import anchor_label, check_report, comment_threads, export_report, jurisdiction_rows
@@ -185,8 +186,7 @@ def action(request: HttpRequest, org_code: str, year: int, name: str) -> HttpRes
         messages.error(request, exc.message)
     else:
         messages.success(request, f"已{workflow.ACTION_LABELS[act]}。")
-    back = request.POST.get("next", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else _report_url(report))
+    return redirect(safe_next(request, _report_url(report)))
 
 
 @login_required
@@ -208,8 +208,7 @@ def comment(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
         )
     except services.InvalidComment as exc:
         messages.error(request, exc.message)
-    back = request.POST.get("next", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else _report_url(report))
+    return redirect(safe_next(request, _report_url(report)))
 
 
 @login_required
@@ -217,8 +216,7 @@ def comment(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
 def resolve(request: HttpRequest, org_code: str, year: int, pk: int) -> HttpResponse:
     report, _roles = permissions.visible_report(request.user, org_code, year)
     services.resolve_comment(get_object_or_404(Comment, pk=pk, report=report), actor=request.user)
-    back = request.POST.get("next", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else _report_url(report))
+    return redirect(safe_next(request, _report_url(report)))
 
 
 @login_required

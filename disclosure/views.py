@@ -16,7 +16,6 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import permissions, services, workflow
@@ -24,6 +23,7 @@ from .calendar import current_report_year, deadline
 from .formats import FIRST_YEAR
 from .layout import grids, html_rows
 from .models import PendingImport, Report
+from .navigation import safe_next
 from .pdf.presentation import report_context
 from .rules import Finding, Severity, check_document
 from .selectors import check_report, comment_threads, completeness, export_report, previous_document
@@ -32,14 +32,6 @@ from .wizard import BASIC, PREVIEW, SUBMIT, Step, step_of_ref, step_parts, steps
 FEE_AMOUNT_REF = f"narrative.{services.FEE_AMOUNT}"
 # Document refs (as in the audit trail) of the header fields, and their form names.
 HEADER_OF = {"title": "header.title", "issued_on": "header.issued_on", "organization.name": "header.organization_name"}
-
-
-def safe_next(request: HttpRequest, fallback: str) -> str:
-    """A `next` parameter only if it points back into this site."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
 
 
 def _report_url(report: Report, step: str = BASIC) -> str:

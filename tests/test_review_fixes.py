@@ -125,6 +125,12 @@ def test_it_only_follows_next_links_into_this_site(world, report):
         reverse("workspace:explain", args=["test-org", 2021]), {"key": "x", "text": "", "next": "https://evil.example/"}
     )
     assert response["Location"] == reverse("workspace:step", args=["test-org", 2021, "preview"])
+    leader, page = world.client("office_reviewer"), reverse("review:report", args=["test-org", 2021])
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example/"):
+        response = leader.post(reverse("review:comment", args=["test-org", 2021]), {"body": "看一下", "next": target})
+        assert response["Location"] == page, target
+    response = leader.post(reverse("review:comment", args=["test-org", 2021]), {"body": "再看", "next": page + "#c"})
+    assert response["Location"] == page + "#c"
 
 
 def test_it_answers_404_to_malformed_review_parameters(world, report):
