@@ -80,3 +80,37 @@ def shots(request):
     failed = getattr(request.node, "rep_call", None) is None or request.node.rep_call.failed
     if not failed:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def new_page(browser, shots):
+    """Opens a desktop-sized Chinese-locale page in a context of its own (its own
+    cookies), kept for failure screenshots and closed after the test."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        shots.pages.append(page)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def sign_in(new_page, live_server):
+    """Signs a user in on a new page, starting at ``path`` (the sign-in page by default)."""
+
+    def sign_in(username: str, password: str, path: str = "/accounts/login/"):
+        page = new_page()
+        page.goto(live_server.url + path)
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        return page
+
+    return sign_in

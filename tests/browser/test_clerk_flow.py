@@ -26,14 +26,10 @@ def clerk(db):
 
 
 @pytest.fixture
-def page(browser, live_server, shots):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+def page(new_page, live_server):
+    page = new_page()
     page.base = live_server.url
-    shots.pages.append(page)
-    yield page
-    context.close()
+    return page
 
 
 def saved(page):

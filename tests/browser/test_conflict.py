@@ -27,14 +27,8 @@ def report(db):
     return import_document(balanced_document("2021", year=2021)).report
 
 
-def open_step(browser, live_server, username):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(live_server.url + "/accounts/login/?next=/workspace/test-org/2021/applications/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+def open_step(sign_in, username):
+    page = sign_in(username, PASSWORD, "/accounts/login/?next=/workspace/test-org/2021/applications/")
     expect(page.locator("h2.h5")).to_contain_text("三、")
     return page
 
@@ -44,10 +38,9 @@ def value(report, ref):
     return export_report(Report.objects.get(pk=report.pk))[section][row][column]
 
 
-def test_it_holds_a_clashing_edit_until_the_clerk_decides(browser, live_server, report, shots):
-    alice = open_step(browser, live_server, "alice")
-    bob = open_step(browser, live_server, "bob")  # both loaded the same version
-    shots.pages += [alice, bob]
+def test_it_holds_a_clashing_edit_until_the_clerk_decides(sign_in, report, shots):
+    alice = open_step(sign_in, "alice")
+    bob = open_step(sign_in, "bob")  # both loaded the same version
 
     alice.locator(f'input[data-ref="{CELL}"]').fill("41")
     alice.keyboard.press("Tab")

@@ -39,31 +39,18 @@ def people(db, settings, tmp_path):
     return import_document(derive_totals(doc, overwrite=True)).report
 
 
-def sign_in(browser, live_server, username):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    return page
-
-
-def test_it_walks_a_report_from_submission_to_publication(browser, live_server, people, shots):
+def test_it_walks_a_report_from_submission_to_publication(sign_in, live_server, people, shots):
     report = people
     base = f"{live_server.url}/workspace/test-org/2021"
     review_url = f"{live_server.url}/review/test-org/2021/"
 
-    clerk = sign_in(browser, live_server, "clerk")
-    shots.pages.append(clerk)
+    clerk = sign_in("clerk", PASSWORD)
     clerk.goto(base + "/submit/")
     clerk.get_by_role("button", name="提交审核").click()
     expect(clerk.locator(".alert-success")).to_contain_text("已提交")
     shots(clerk, "clerk-submitted")
 
-    leader = sign_in(browser, live_server, "leader")
-    shots.pages.append(leader)
+    leader = sign_in("leader", PASSWORD)
     leader.goto(review_url)
     # Click the questioned cell in the report to anchor the comment there.
     leader.locator('#review-document td[data-ref="applications.granted.natural_person"]').click()
