@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 from typing import Any
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import permissions, services, workflow
 from .calendar import current_report_year, deadline
 from .downloads import DOCX, XLSX, disposition
+from .formats import FIRST_YEAR
 from .models import AuditEvent, Comment, Organization, Report, Revision
 from .navigation import safe_next
 from .pdf.presentation import report_context
@@ -66,9 +66,11 @@ def dashboard_rows(user, year: int, today) -> list[dict[str, Any]]:
 
 
 def _year(request: HttpRequest, today) -> int:
-    """The report year asked for (?year=), by default the one being written now."""
-    value = request.GET.get("year", "")
-    return int(value) if value.isascii() and value.isdigit() else current_report_year(today)
+    """The report year asked for (?year=) when reports of it can exist; else the one being written now."""
+    value, current = request.GET.get("year", ""), current_report_year(today)
+    if value.isascii() and value.isdigit() and FIRST_YEAR <= int(value) <= current:
+        return int(value)
+    return current
 
 
 @login_required
@@ -96,7 +98,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "year": year,
-            "years": range(current_report_year(today), 2018, -1),
+            "years": range(current_report_year(today), FIRST_YEAR - 1, -1),
             "statuses": [("missing", "未创建"), *Report.Status.choices],
             "filters": {"status": status, "problem": problem, "q": query},
         },
@@ -105,9 +107,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _csv(rows: list[dict], year: int) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    # RFC 5987: an ASCII fallback name and the Chinese one.
-    chinese = quote(f"{year}年度报告进度.csv")
-    response["Content-Disposition"] = f"attachment; filename=\"reports-{year}.csv\"; filename*=UTF-8''{chinese}"
+    response["Content-Disposition"] = disposition(True, f"{year}年度报告进度.csv", f"reports-{year}.csv")
     response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
     writer = csv.writer(response)
     writer.writerow(["机关代码", "机关", "上级机关", "状态", "截止日期", "距截止天数", "错误", "警示", "最后活动"])
@@ -234,7 +234,7 @@ def diff(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     left_label, left = snapshot(request.GET.get("from", "1"))
     right_label, right = snapshot(request.GET.get("to", "current"))
     changes = [
-        {"ref": ref, "label": _ref_label(report, ref), "old": old, "new": new}
+        {"ref": ref, "label": anchor_label(report, ref), "old": old, "new": new}
         for ref, (old, new) in services.diff_documents(left, right).items()
     ]
     return render(
@@ -248,17 +248,6 @@ def diff(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
             "revisions": report.revisions.order_by("number"),
         },
     )
-
-
-def _ref_label(report: Report, ref: str) -> str:
-    fixed = {"title": "标题", "issued_on": "成文日期"}
-    if ref in fixed:
-        return fixed[ref]
-    if ref.endswith(".amount_yuan"):
-        return "收取信息处理费金额（元）"
-    if ref.endswith(".unit"):
-        return "采购金额单位"
-    return anchor_label(report, ref)
 
 
 @login_required

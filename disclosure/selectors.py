@@ -125,9 +125,12 @@ def authors(report: Report) -> set[int]:
     return set(events.values_list("actor_id", flat=True))
 
 
-def check_report(report: Report) -> list[Finding]:
-    """The rules' findings for a stored report, against last year's when known."""
-    return check_document(export_report(report), previous_document(report))
+def check_report(report: Report, doc: dict | None = None) -> list[Finding]:
+    """The rules' findings for a stored report, against last year's when known.
+
+    ``doc`` is the report's export when the caller has it already.
+    """
+    return check_document(export_report(report) if doc is None else doc, previous_document(report))
 
 
 def completeness(doc: dict) -> float:

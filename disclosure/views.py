@@ -7,6 +7,7 @@ Views stay thin: permissions come from ``permissions``, writes from
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from django.contrib import messages
@@ -26,7 +27,7 @@ from .models import PendingImport, Report
 from .navigation import safe_next
 from .pdf.presentation import report_context
 from .rules import Finding, Severity, check_document
-from .selectors import check_report, comment_threads, completeness, export_report, previous_document
+from .selectors import check_report, comment_threads, completeness, export_report, previous_document, report_queryset
 from .wizard import BASIC, PREVIEW, SUBMIT, Step, step_of_ref, step_parts, steps
 
 FEE_AMOUNT_REF = f"narrative.{services.FEE_AMOUNT}"
@@ -43,18 +44,18 @@ def _report_url(report: Report, step: str = BASIC) -> str:
 def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     offices = []
-    year = current_report_year(today)
     for org in permissions.clerk_organizations(request.user).order_by("name"):
         # A people's government reports until 31 March, its departments until 31 January.
         year = current_report_year(today, government_level=org.is_government)
         reports = []
-        for report in org.reports.order_by("-year"):
-            findings = check_report(report)
+        for report in report_queryset().filter(organization=org).order_by("-year"):
+            doc = export_report(report)
+            findings = check_report(report, doc)
             reports.append(
                 {
                     "report": report,
                     "url": _report_url(report),
-                    "completeness": round(completeness(export_report(report)) * 100),
+                    "completeness": round(completeness(doc) * 100),
                     "errors": sum(f.severity == Severity.ERROR for f in findings),
                     "warnings": sum(f.severity == Severity.WARNING for f in findings),
                 }
@@ -73,7 +74,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "year": year,
             }
         )
-    return render(request, "workspace/dashboard.html", {"offices": offices, "year": year})
+    return render(request, "workspace/dashboard.html", {"offices": offices, "first_year": FIRST_YEAR})
 
 
 @login_required
@@ -127,8 +128,8 @@ def _findings_for(findings: list[Finding], report: Report, step: Step | None) ->
     return shown
 
 
-def _findings_payload(report: Report, step: Step) -> dict[str, Any]:
-    findings = check_report(report)
+def _findings_payload(report: Report, step: Step, doc: dict) -> dict[str, Any]:
+    findings = check_report(report, doc)
     items = _findings_for(findings, report, step)
     html = render_to_string("workspace/_findings.html", {"items": items, "report": report, "step": step})
     return {
@@ -158,15 +159,24 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
         "parts": [],
         "fee_amount_ref": FEE_AMOUNT_REF,
     }
+    last_texts = services.flatten(last) if last else {}
     for part in step_parts(fmt, step):
-        last_text = services.flatten(last).get(part.ref, "") if last else ""
-        context["parts"].append({"part": part, "value": values.get(part.ref) or "", "last": last_text or ""})
+        context["parts"].append(
+            {
+                "part": part,
+                "value": values.get(part.ref) or "",
+                "last": last_texts.get(part.ref) or "",
+                "amount_label": fmt.label_of(f"{part.ref}.amount_yuan") if part.has_amount else "",
+            }
+        )
     if step.is_table:
         grid = next(g for g in grids(fmt, report.procurement_unit) if g.code == step.section)
         context["grid"] = grid
         context["grid_head"], context["grid_body"] = html_rows(grid, values)
     if step.section == "active_disclosure":
         context["unit_table"] = next((t for t in fmt.active_disclosure if t.has_unit), None)
+        if context["unit_table"]:
+            context["unit_label"] = fmt.label_of(f"active_disclosure.{context['unit_table'].code}.unit")
         if last and fmt.code == last["format"] and "in_force" in {c.code for c in fmt.subtable("art20_1").columns}:
             # The stock in force is suggested from last year's, not filled in.
             context["in_force_hints"] = [
@@ -190,8 +200,9 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
         "reviewBlocks": [b.code for b in fmt.reviews_blocks],
         "reviewParts": [c.code for c in fmt.reviews_parts],
     }
+    findings = check_document(doc, last)
     if step.code == SUBMIT:
-        context["readiness"] = workflow.readiness(report)
+        context["readiness"] = workflow.readiness(report, findings)
     # Reviewers' comments at their place: this step's cells and parts, and the
     # report as a whole on every step.
     context["threads"] = [
@@ -200,13 +211,10 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
         if t["comment"].anchor == "report" or step_of_ref(fmt, t["comment"].anchor) == step.code
     ]
     context["commented"] = {t["comment"].anchor for t in context["threads"] if not t["comment"].resolved_at}
-    findings = check_report(report)
     context["findings"] = _findings_for(findings, report, step)
     context["counts"] = {s.value: sum(f.severity == s for f in findings) for s in Severity}
-    context["step_counts"] = {
-        s.code: sum(1 for item in _findings_for(findings, report, None) if item["step"] == s.code)
-        for s in context["steps"]
-    }
+    per_step = Counter(item["step"] for item in _findings_for(findings, report, None))
+    context["step_counts"] = {s.code: per_step[s.code] for s in all_steps}
     return context
 
 
@@ -273,10 +281,8 @@ def _conflict(report: Report, exc: services.StaleVersion) -> dict[str, Any]:
     for ref, value in exc.changes.items():
         try:
             label = fmt.label_of(ref)
-        except KeyError:
-            label = {"title": "标题", "issued_on": "成文日期", "status": "状态", "organization.name": "署名机关"}.get(
-                ref, ref
-            )
+        except KeyError:  # a transition changed the status
+            label = str(Report._meta.get_field(ref).verbose_name) if ref == "status" else ref
         changes.append({"ref": ref, "form_ref": HEADER_OF.get(ref, ref), "label": label, "value": value})
     return {"message": exc.message, "version": exc.current_version, "changes": changes}
 
@@ -315,7 +321,7 @@ def autosave(request: HttpRequest, org_code: str, year: int) -> JsonResponse:
             "values": {ref: _display(current.get(ref)) for ref in values if ref not in result.errors},
             "computed": {spec.ref: _display(current.get(spec.ref)) for spec in report.spec.cells() if spec.computed},
             "saved_at": timezone.localtime(report.updated_at).strftime("%H:%M:%S"),
-            **_findings_payload(report, step),
+            **_findings_payload(report, step, result.document),
         }
     )
 

@@ -85,3 +85,22 @@ def test_it_types_no_statutory_label_outside_the_registry():
         text = (ROOT / name).read_text(encoding="utf-8")
         offenders += [f"{name}: {label}" for label in _statutory_labels() if label in text]
     assert offenders == []
+
+
+@pytest.mark.parametrize("code", ["2019", "2021"])
+def test_it_labels_every_ref_of_a_document_from_the_registry(code):
+    from disclosure.services import flatten
+
+    from .factories import balanced_document
+
+    fmt = reg.get_format(code)
+    labels = {ref: fmt.label_of(ref) for ref in flatten(balanced_document(code))}
+    assert all(label and label != ref for ref, label in labels.items())
+    assert labels["issued_on"] == "成文日期"
+    if code == "2021":
+        assert labels["narrative.other_matters.processing_fee.amount_yuan"] == "收取信息处理费情况金额（元）"
+    else:
+        unit = next(ref for ref in labels if ref.endswith(".unit"))
+        assert labels[unit].endswith("金额单位")
+    with pytest.raises(KeyError):
+        fmt.label_of("narrative.overview.amount_yuan")

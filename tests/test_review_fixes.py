@@ -133,6 +133,15 @@ def test_it_only_follows_next_links_into_this_site(world, report):
     assert response["Location"] == page + "#c"
 
 
+def test_it_shows_the_current_year_for_a_year_no_report_can_have(world, report):
+    leader = world.client("office_reviewer")
+    current = leader.get(reverse("review:dashboard")).context["year"]
+    for asked in ("9999", "2018", "0", "²"):
+        page = leader.get(reverse("review:dashboard"), {"year": asked})
+        assert page.status_code == 200 and page.context["year"] == current, asked
+    assert leader.get(reverse("review:dashboard"), {"year": "2021"}).context["year"] == 2021
+
+
 def test_it_answers_404_to_malformed_review_parameters(world, report):
     leader = world.client("office_reviewer")
     args = ["test-org", 2021]

@@ -108,6 +108,13 @@ class CellSpec:
     computed: bool
 
 
+# Labels of the refs every format's documents have besides the statutory
+# cells and parts (spec §7).
+HEADER_LABELS = {"title": "标题", "issued_on": "成文日期", "organization.name": "署名机关"}
+AMOUNT_SUFFIX = "金额（元）"
+UNIT_SUFFIX = "金额单位"
+
+
 @dataclass(frozen=True)
 class Format:
     code: str
@@ -206,13 +213,23 @@ class Format:
         return self._cell_index[ref]
 
     def label_of(self, ref: str) -> str:
-        """A human label for a cell or narrative ref, from the statutory labels."""
+        """A human label for any ref of a document (spec §7): header fields,
+        narrative parts and the fee amount, the unit, cells. KeyError for others."""
+        if ref in HEADER_LABELS:
+            return HEADER_LABELS[ref]
         if ref.startswith("narrative."):
             path = ref.removeprefix("narrative.")
+            if path.endswith(".amount_yuan"):
+                for part in self.narrative:
+                    if part.has_amount and part.path == path.removesuffix(".amount_yuan"):
+                        return f"{part.label}{AMOUNT_SUFFIX}"
+                raise KeyError(ref)
             for part in self.narrative:
                 if part.path == path:
                     return part.label
             return path
+        if ref.startswith("active_disclosure.") and ref.endswith(".unit"):
+            return f"{self.subtable(ref.split('.')[1]).caption}{UNIT_SUFFIX}"
         spec = self.cell(ref)
         if spec.section == "active_disclosure":
             table = self.subtable(spec.subtable)
