@@ -21,7 +21,7 @@ from django.db.models import Max
 
 from . import notifications, portal, selectors
 from .interchange import dumps
-from .models import Comment, Membership, Publication, Report, Revision
+from .models import Membership, Publication, Report, Revision
 from .permissions import roles_for
 from .rules import Finding, Severity
 from .selectors import check_report, export_report
@@ -194,8 +194,7 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
         publication = _publish_files(report, revision, actor)
         details.update(revision=revision.number, publication=publication.number, pdf_sha256=publication.pdf_sha256)
     elif action == Action.RETURN:
-        note = Comment.objects.create(report=report, anchor=anchor or "report", author=actor, body=comment.strip())
-        details["comment"] = note.pk
+        details["comment"] = add_comment(report, actor=actor, anchor=anchor or "report", body=comment).pk
     record_event(
         f"report.{action}",
         actor=actor,

@@ -54,9 +54,9 @@ def test_it_follows_the_state_machine(world, report, state, action, persona):
         assert result.status == outcome
         assert Report.objects.get(pk=report.pk).status == outcome
         changed = outcome != state
-        # Returning a report already returned changes nothing, but keeps the reviewer's comment.
-        comment_kept = action == Action.RETURN and state == "returned"
-        assert AuditEvent.objects.count() == events_before + (changed or comment_kept)
+        # A return's comment is written (and audited) like any other, also when
+        # the report was returned already and nothing else changes.
+        assert AuditEvent.objects.count() == events_before + changed + (action == Action.RETURN)
         assert Comment.objects.filter(report=report).count() == int(action == Action.RETURN)
 
 
@@ -108,6 +108,10 @@ def test_it_requires_a_comment_to_return_a_report(world, report):
         "自然人一栏请核对。",
         "office_reviewer",
     )
+    # Written like any other comment: its own audit row, which the return's row points at.
+    added = AuditEvent.objects.get(report=report, action="comment.added")
+    returned = AuditEvent.objects.get(report=report, action="report.return")
+    assert added.data["comment"] == returned.data["comment"] == note.pk
 
 
 def test_it_freezes_a_revision_at_each_submission_and_publication(world, report):
