@@ -13,6 +13,7 @@ from . import formats as reg
 from .interchange import cell_value
 from .models import Organization, Publication, Report
 from .permissions import subtree_ids
+from .services import default_title
 
 # Cached per publication: what a download needs, and the rendered page. The
 # "newest version" entries carry the report's cache generation, which a
@@ -51,6 +52,11 @@ def forget(org_code: str, year: int) -> None:
     from django.core.cache import cache
 
     cache.set(f"portal:generation:{org_code}:{year}", uuid.uuid4().hex, None)
+
+
+def published_title(doc: dict) -> str:
+    """The title of a published document: its own, or the statutory default (as its PDF prints)."""
+    return doc.get("title") or default_title(doc["organization"]["name"], doc["year"])
 
 
 def latest_publications() -> QuerySet[Publication]:

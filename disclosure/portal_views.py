@@ -24,6 +24,7 @@ from . import portal
 from .downloads import disposition
 from .models import Organization, Publication
 from .pdf.presentation import report_context
+from .services import default_title
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The newest version of a report changes when a correction is published.
@@ -47,6 +48,8 @@ def report_list(request: HttpRequest) -> HttpResponse:
         "query": request.GET.get("q", "").strip(),
     }
     page = Paginator(portal.search(**filters), 50).get_page(request.GET.get("page"))
+    for pub in page:
+        pub.title = portal.published_title(pub.revision.document)
     return render(
         request,
         "portal/list.html",
@@ -103,12 +106,13 @@ def _get(org_code: str, year: int, number: int | None = None) -> Publication:
 @require_safe
 def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     key = portal.page_key(org_code, year)
-    html = cache.get(key)
-    if html is None:
+    page = cache.get(key)
+    if page is None:
         pub = _get(org_code, year)
-        body = render_to_string("report/_body.html", report_context(pub.revision.document))
-        html = render_to_string(
-            "portal/report.html",
+        doc = pub.revision.document
+        body = render_to_string("report/_body.html", report_context(doc))
+        main = render_to_string(
+            "portal/_report.html",
             {
                 "pub": pub,
                 "report": pub.report,
@@ -116,17 +120,18 @@ def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
                 "revisions": pub.report.publications.order_by("-number"),
                 "other_years": [y for y in portal.report_years(org_code) if y != year],
             },
-            request=None,
         )
-        cache.set(key, html, portal.CACHE_TTL)
-    response = HttpResponse(html)
-    response["Cache-Control"] = LATEST
+        page = {"title": portal.published_title(doc), "main": main}
+        cache.set(key, page, portal.CACHE_TTL)
+    # The site header is the visitor's own (staff see their links); only the rest is shared.
+    response = render(request, "portal/report.html", page)
+    response["Cache-Control"] = "private, no-cache" if request.user.is_authenticated else LATEST
     return response
 
 
 def _filename(meta: dict, ext: str, numbered: bool) -> str:
     suffix = f"（第{meta['number']}版）" if numbered else ""
-    return f"{meta['name']}{meta['year']}年政府信息公开工作年度报告{suffix}.{ext}"
+    return f"{default_title(meta['name'], meta['year'])}{suffix}.{ext}"
 
 
 def _download(request: HttpRequest, meta: dict, ext: str, numbered: bool) -> HttpResponse:

@@ -196,3 +196,30 @@ def test_it_can_hand_the_bytes_to_the_front_web_server(client, published, settin
     assert response["X-Accel-Redirect"] == f"/protected-media/{pub.pdf.name}"
     assert response.content == b""
     assert response["ETag"] == f'"{pub.pdf_sha256}"' and response["Content-Type"] == "application/pdf"
+
+
+def test_it_shows_each_visitor_their_own_header_on_a_cached_page(client, published):
+    url = reverse("portal:report", args=["lc-swj", 2021])
+    first = client.get(url)  # cached now
+    assert "工作人员登录" in first.text and first["Cache-Control"] == "public, max-age=300"
+    world = build_world()
+    staff = world.client("office_reviewer")
+    page = staff.get(url)
+    assert "老城区商务和工业信息化局" in page.text
+    assert "工作人员登录" not in page.text and "office_reviewer" in page.text
+    assert page["Cache-Control"] == "private, no-cache"
+
+
+def test_it_titles_an_untitled_report_as_its_pdf_does_never_with_a_draft_title(
+    client, django_capture_on_commit_callbacks
+):
+    doc = balanced_document("2021", year=2021)
+    doc["title"] = None
+    report = import_document(doc, status=Report.Status.PUBLISHED).report
+    publish_imported(report)
+    Report.objects.filter(pk=report.pk).update(title="更正中的草稿标题", status="draft")
+    expected = "测试局2021年政府信息公开工作年度报告"
+    page = client.get(reverse("portal:report", args=["test-org", 2021]))
+    assert f"<title>{expected}</title>" in page.text
+    listing = client.get(reverse("portal:list")).text
+    assert expected in listing and "更正中的草稿标题" not in listing
