@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from .formats import CellKind, Format, Row
+from .formats import CellKind, Format
 
 
 @dataclass
@@ -43,14 +43,6 @@ class Grid:
         cell = GridCell(**kwargs)
         self.cells.append(cell)
         return cell
-
-    def values(self) -> list[GridCell]:
-        return [c for c in self.cells if c.role == "value"]
-
-
-def display_groups(fmt: Format, row: Row) -> tuple[str, ...]:
-    """The row groups a row is printed under (the registry places （七）总计 inside 三)."""
-    return row.groups
 
 
 def amount_header(label: str, unit: str | None) -> str:
@@ -92,7 +84,7 @@ def active_disclosure_grid(fmt: Format, unit: str | None = None) -> Grid:
 
 def applications_grid(fmt: Format) -> Grid:
     rows = fmt.applications_rows
-    groups = [display_groups(fmt, row) for row in rows]
+    groups = [row.groups for row in rows]
     label_cols = 1 + max(len(g) for g in groups)
     columns = fmt.applications_columns
     width = label_cols + len(columns)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from . import formats as reg
 from .interchange import cell_value
@@ -85,13 +85,11 @@ def search(*, jurisdiction: str = "", organization: str = "", year: int | None =
     return publications
 
 
-def publication(org_code: str, year: int, number: int | None = None, *, light: bool = False) -> Publication | None:
-    """A report's publication (the newest unless ``number``); ``light`` skips the snapshot."""
-    found = Publication.objects.select_related("report__organization").filter(
+def publication(org_code: str, year: int, number: int | None = None) -> Publication | None:
+    """A report's publication (the newest unless ``number``), with its snapshot."""
+    found = Publication.objects.select_related("report__organization", "revision").filter(
         report__organization__code=org_code, report__year=year
     )
-    if not light:
-        found = found.select_related("revision")
     if number is not None:
         return found.filter(number=number).first()
     return found.order_by("-number").first()
@@ -101,9 +99,15 @@ def published_years() -> list[int]:
     return sorted(set(Publication.objects.values_list("report__year", flat=True)), reverse=True)
 
 
-def jurisdictions() -> QuerySet[Organization]:
-    """People's governments that have published reports below them."""
-    return Organization.objects.filter(kind=Organization.Kind.GOVERNMENT).order_by("name")
+def jurisdictions() -> list[Organization]:
+    """People's governments with published reports of their own or below them."""
+    parents = dict(Organization.objects.values_list("pk", "parent_id"))
+    covered: set[int] = set()
+    for org_id in Publication.objects.values_list("report__organization_id", flat=True).distinct():
+        while org_id is not None and org_id not in covered:  # a covered one's ancestors are covered
+            covered.add(org_id)
+            org_id = parents.get(org_id)
+    return list(Organization.objects.filter(kind=Organization.Kind.GOVERNMENT, pk__in=covered).order_by("name"))
 
 
 @dataclass(frozen=True)
@@ -260,7 +264,3 @@ def report_years(org_code: str) -> list[int]:
         ),
         reverse=True,
     )
-
-
-def newest_number(report: Report) -> int:
-    return report.publications.aggregate(n=Max("number"))["n"] or 0

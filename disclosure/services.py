@@ -287,7 +287,6 @@ def finish_admin_edit(report: Report, old: dict, *, actor: User | None) -> Repor
 
 EDITABLE_STATUSES = {Report.Status.DRAFT, Report.Status.RETURNED}
 FEE_AMOUNT = "other_matters.processing_fee.amount_yuan"
-HEADER_FIELDS = {"title", "issued_on", "organization_name", "procurement_unit"}
 
 
 class NotEditable(Exception):

@@ -66,6 +66,9 @@ def test_it_filters_by_jurisdiction(client):
     assert "测试局" in client.get(reverse("portal:list"), {"jurisdiction": "district-a"}).text
     assert "测试局" not in client.get(reverse("portal:list"), {"jurisdiction": "district-b"}).text
     assert world.office.code == "test-org"
+    # Only jurisdictions where something is published are offered.
+    offered = [j.code for j in client.get(reverse("portal:list")).context["jurisdictions"]]
+    assert sorted(offered) == ["city", "district-a"]
 
 
 def test_it_shows_the_report_as_an_accessible_page(client, published):

@@ -75,10 +75,6 @@ def split_numbering(text: str) -> tuple[int | None, str]:
     return number, norm[match.end() :]
 
 
-def has_numbering(text: str) -> bool:
-    return split_numbering(text)[0] is not None
-
-
 def paren_numbered(text: str) -> bool:
     """Second-level numbering like （一） or (1): never a section title."""
     norm = unicodedata.normalize("NFKC", str(text)).strip()

@@ -18,7 +18,7 @@ class Problem:
     / - — 不适用), ``cells_blank`` (an empty cell), ``column_missing`` (a
     header lacks a column), ``numbers_left_over`` (numbers that belong to no
     cell), ``not_whole`` (a fraction in a count cell), ``unit_converted``,
-    ``format_conflict``, ``section_missing``, ``year_guessed``.
+    ``format_conflict``, ``section_missing``.
     """
 
     code: str

@@ -48,11 +48,9 @@ class Context:
     doc: dict
     previous: dict | None = None
     fmt: Format = field(init=False)
-    prev_fmt: Format | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.fmt = reg.get_format(self.doc["format"])
-        self.prev_fmt = reg.get_format(self.previous["format"]) if self.previous else None
 
     @property
     def apps(self) -> dict:
