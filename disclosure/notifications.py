@@ -9,6 +9,7 @@ from django.urls import reverse
 from .models import Membership, Organization, Report
 from .permissions import ancestors
 from .selectors import authors
+from .services import default_title
 
 R = Membership.Role
 
@@ -45,27 +46,37 @@ def _link(path: str) -> str:
 
 
 def after_transition(report: Report, action: str, actor, comment: str = "") -> int:
-    name = f"{report.organization_name or report.organization.name}{report.year}年度政府信息公开工作年度报告"
+    name = report.title or default_title(report.organization_name or report.organization.name, report.year)
     who = (actor.get_full_name() or actor.get_username()) if actor is not None else "系统"
     review_url = _link(reverse("review:report", args=[report.organization.code, report.year]))
     work_url = _link(reverse("workspace:step", args=[report.organization.code, report.year, "basic"]))
+    # Recipients are looked up only for the action taken.
     messages = {
         "submit": (
-            reviewers_of(report.organization, exclude=frozenset(authors(report))),
+            lambda: reviewers_of(report.organization, exclude=frozenset(authors(report))),
             f"【待审核】{name}",
             f"{who}已提交{name}，请审核：\n{review_url}\n",
         ),
         "return": (
-            clerks_of(report.organization),
+            lambda: clerks_of(report.organization),
             f"【退回修改】{name}",
             f"{who}退回了{name}，意见如下：\n\n{comment}\n\n请修改后重新提交：\n{work_url}\n",
         ),
-        "approve": (clerks_of(report.organization), f"【审核通过】{name}", f"{who}已审核通过{name}。\n{review_url}\n"),
-        "publish": (clerks_of(report.organization), f"【已发布】{name}", f"{name}已由{who}发布。\n{review_url}\n"),
+        "approve": (
+            lambda: clerks_of(report.organization),
+            f"【审核通过】{name}",
+            f"{who}已审核通过{name}。\n{review_url}\n",
+        ),
+        "publish": (
+            lambda: clerks_of(report.organization),
+            f"【已发布】{name}",
+            f"{name}已由{who}发布。\n{review_url}\n",
+        ),
     }
     if action not in messages:
         return 0
-    recipients, subject, body = messages[action]
+    find_recipients, subject, body = messages[action]
+    recipients = find_recipients()
     if not recipients:
         return 0
     return send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [r]) for r in recipients])
