@@ -75,9 +75,8 @@ def flatten(doc: dict) -> dict[str, Any]:
             flat[f"{part.ref}.amount_yuan"] = node.get("amount_yuan")
         else:
             flat[part.ref] = node
-    for table in fmt.active_disclosure:
-        if table.has_unit:
-            flat[f"active_disclosure.{table.code}.unit"] = doc["active_disclosure"][table.code].get("unit")
+    if table := fmt.unit_table:
+        flat[f"active_disclosure.{table.code}.unit"] = doc["active_disclosure"][table.code].get("unit")
     for spec in fmt.cells():
         flat[spec.ref] = cell_value(doc, spec)
     return flat
@@ -179,10 +178,7 @@ def _apply_header_from_doc(report: Report, doc: dict) -> None:
     report.issued_on = dt.date.fromisoformat(doc["issued_on"]) if doc["issued_on"] else None
     fee = doc["narrative"].get("other_matters", {}).get("processing_fee")
     report.processing_fee_yuan = parse_amount(fee["amount_yuan"]) if isinstance(fee, dict) else None
-    unit_tables = [t for t in report.spec.active_disclosure if t.has_unit]
-    report.procurement_unit = (
-        doc["active_disclosure"][unit_tables[0].code]["unit"] if unit_tables else reg.DEFAULT_PROCUREMENT_UNIT
-    )
+    report.procurement_unit = report.spec.unit_of(doc) or reg.DEFAULT_PROCUREMENT_UNIT
 
 
 @dataclass
@@ -401,11 +397,10 @@ def _apply_header(doc: dict, fmt: reg.Format, header: dict[str, Any], errors: di
             except ValueError:
                 errors["header.issued_on"] = "成文日期格式应为 年-月-日，如 2027-01-20。"
         elif name == "procurement_unit":
-            tables = [t for t in fmt.active_disclosure if t.has_unit]
-            if not tables or value not in fmt.amount_unit_choices:
+            if fmt.unit_table is None or value not in fmt.amount_unit_choices:
                 errors["header.procurement_unit"] = "金额单位只能是万元或元。"
             else:
-                doc["active_disclosure"][tables[0].code]["unit"] = value
+                doc["active_disclosure"][fmt.unit_table.code]["unit"] = value
         else:
             errors[f"header.{name}"] = "未知字段。"
 

@@ -174,7 +174,7 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
         context["grid"] = grid
         context["grid_head"], context["grid_body"] = html_rows(grid, values)
     if step.section == "active_disclosure":
-        context["unit_table"] = next((t for t in fmt.active_disclosure if t.has_unit), None)
+        context["unit_table"] = fmt.unit_table
         if context["unit_table"]:
             context["unit_label"] = fmt.label_of(f"active_disclosure.{context['unit_table'].code}.unit")
         if last and fmt.code == last["format"] and "in_force" in {c.code for c in fmt.subtable("art20_1").columns}:

@@ -104,3 +104,11 @@ def test_it_labels_every_ref_of_a_document_from_the_registry(code):
         assert labels[unit].endswith("金额单位")
     with pytest.raises(KeyError):
         fmt.label_of("narrative.overview.amount_yuan")
+
+
+def test_it_states_an_amount_unit_in_at_most_one_table():
+    # Report.procurement_unit holds one unit per report.
+    assert all(sum(t.has_unit for t in fmt.active_disclosure) <= 1 for fmt in reg.FORMATS.values())
+    fmt = reg.get_format("2019")
+    assert fmt.unit_of(None) == reg.DEFAULT_PROCUREMENT_UNIT
+    assert reg.get_format("2021").unit_table is None and reg.get_format("2021").unit_of({}) is None

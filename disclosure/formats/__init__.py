@@ -5,6 +5,7 @@ revision means adding its module to ``FORMATS``.
 """
 
 from .base import (
+    DEFAULT_PROCUREMENT_UNIT,
     Block,
     CellKind,
     CellSpec,
@@ -21,7 +22,6 @@ from .v2021 import FORMAT as FORMAT_2021
 
 FORMATS: dict[str, Format] = {f.code: f for f in (FORMAT_2019, FORMAT_2021)}
 FIRST_YEAR = min(f.first_year for f in FORMATS.values())
-DEFAULT_PROCUREMENT_UNIT = "万元"
 
 
 class UnknownFormat(LookupError):

@@ -112,6 +112,8 @@ class CellSpec:
 # cells and parts (spec §7).
 HEADER_LABELS = {"title": "标题", "issued_on": "成文日期", "organization.name": "署名机关"}
 AMOUNT_SUFFIX = "金额（元）"
+# The unit of a table's amounts when a document does not state one.
+DEFAULT_PROCUREMENT_UNIT = "万元"
 UNIT_SUFFIX = "金额单位"
 
 
@@ -138,6 +140,19 @@ class Format:
 
     def subtable(self, code: str) -> SubTable:
         return next(t for t in self.active_disclosure if t.code == code)
+
+    @property
+    def unit_table(self) -> SubTable | None:
+        """The active-disclosure table whose amounts carry a stated unit (at most one), if any."""
+        return next((t for t in self.active_disclosure if t.has_unit), None)
+
+    def unit_of(self, doc: dict | None) -> str | None:
+        """The amount unit a document of this format states (the default when blank); None
+        when the format states none."""
+        if self.unit_table is None:
+            return None
+        stated = doc["active_disclosure"][self.unit_table.code].get("unit") if doc else None
+        return stated or DEFAULT_PROCUREMENT_UNIT
 
     def applications_row(self, code: str) -> Row:
         return next(r for r in self.applications_rows if r.code == code)

@@ -251,11 +251,7 @@ def export_report_docx(doc: dict) -> bytes:
     _para(document, title, "Title", TITLE_FONT)
     for text in _texts(narrative.get("preamble")):
         _para(document, text)
-    unit = None
-    for table in fmt.active_disclosure:
-        if table.has_unit:
-            unit = doc["active_disclosure"][table.code].get("unit")
-    tables = {grid.code: grid for grid in grids(fmt, unit)}
+    tables = {grid.code: grid for grid in grids(fmt, fmt.unit_of(doc))}
     for section in fmt.sections:
         _para(document, section.title, "Heading 1", HEADING1_FONT)
         if section.is_table:

@@ -194,10 +194,8 @@ def _write_info(workbook: Workbook, fmt: Format, doc: dict | None) -> None:
     fields: list[tuple[str, str, Any]] = [
         (f"{META_PREFIX}{p}", label, _meta_value(doc, p, fmt)) for p, label in META_FIELDS
     ]
-    for table in fmt.active_disclosure:
-        if table.has_unit:
-            unit = doc["active_disclosure"][table.code].get("unit") if doc else reg.DEFAULT_PROCUREMENT_UNIT
-            fields.append((f"{META_PREFIX}{UNIT_FIELD[0]}", f"{table.caption}{UNIT_FIELD[1]}", unit))
+    if fmt.unit_table:
+        fields.append((f"{META_PREFIX}{UNIT_FIELD[0]}", f"{fmt.unit_table.caption}{UNIT_FIELD[1]}", fmt.unit_of(doc)))
     for part in fmt.narrative:
         value = _meta_value(doc, f"narrative.{part.path}", fmt)
         if part.has_amount:
@@ -234,12 +232,8 @@ def _subtitle(doc: dict | None) -> str:
 def _workbook(fmt: Format, doc: dict | None, *, formulas: bool) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
-    unit = None
-    for table in fmt.active_disclosure:
-        if table.has_unit:
-            unit = doc["active_disclosure"][table.code].get("unit") if doc else reg.DEFAULT_PROCUREMENT_UNIT
     coords: dict[str, tuple[str, str]] = {}
-    for grid in grids(fmt, unit):
+    for grid in grids(fmt, fmt.unit_of(doc)):
         for ref, coord in _write_grid(workbook, fmt, grid, doc, _subtitle(doc)).items():
             coords[ref] = (grid.title, coord)
     if formulas:
@@ -394,12 +388,11 @@ def read_report_xlsx(source: str | Path | bytes, filename: str | None = None) ->
         errors.append(
             f"工作簿缺少{len(missing_names)}个单元格（可能删除了表格的行或列），例如：{fmt.label_of(missing_names[0])}。"
         )
-    for table in fmt.active_disclosure:
-        if table.has_unit:
-            unit = reader.text(f"{META_PREFIX}{UNIT_FIELD[0]}") or reg.DEFAULT_PROCUREMENT_UNIT
-            if unit not in fmt.amount_unit_choices:
-                errors.append(f"“{INFO_SHEET}”中的采购金额单位“{unit}”应为万元或元。")
-            doc["active_disclosure"][table.code]["unit"] = unit
+    if fmt.unit_table:
+        unit = reader.text(f"{META_PREFIX}{UNIT_FIELD[0]}") or reg.DEFAULT_PROCUREMENT_UNIT
+        if unit not in fmt.amount_unit_choices:
+            errors.append(f"“{INFO_SHEET}”中的采购金额单位“{unit}”应为万元或元。")
+        doc["active_disclosure"][fmt.unit_table.code]["unit"] = unit
     if errors:
         raise InvalidDocument(errors, code="cells", params={"count": len(errors)})
     validate_document(doc)

@@ -147,9 +147,8 @@ def parse_lines(
     }
     for ref, value in tables.cells.items():
         _set(document, ref, value)
-    for table in fmt.active_disclosure:
-        if table.has_unit:
-            document["active_disclosure"][table.code]["unit"] = tables.unit or reg.DEFAULT_PROCUREMENT_UNIT
+    if fmt.unit_table:
+        document["active_disclosure"][fmt.unit_table.code]["unit"] = tables.unit or reg.DEFAULT_PROCUREMENT_UNIT
     return ParseResult(document=canonicalize(document), problems=problems, kind=kind)
 
 

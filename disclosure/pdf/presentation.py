@@ -272,8 +272,7 @@ def table_from_grid(grid: Grid, doc: dict) -> Table:
 
 def statutory_tables(fmt: Format, doc: dict) -> dict[str, Table]:
     # The 2019 procurement item prints the unit its report stores.
-    units = [doc["active_disclosure"][t.code].get("unit") for t in fmt.active_disclosure if t.has_unit]
-    return {grid.code: table_from_grid(grid, doc) for grid in layout_grids(fmt, units[0] if units else None)}
+    return {grid.code: table_from_grid(grid, doc) for grid in layout_grids(fmt, fmt.unit_of(doc))}
 
 
 # -- narrative -------------------------------------------------------------
