@@ -274,6 +274,11 @@ def _get(mapping: Any, *keys: str) -> Any:
     return mapping
 
 
+def get_path(mapping: Any, path: str) -> Any:
+    """The value at a dotted path (``other_matters.processing_fee``), None where it is missing."""
+    return _get(mapping, *path.split("."))
+
+
 def _canonical_amount(text: Any, places: int) -> str | None:
     if text is None:
         return None

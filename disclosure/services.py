@@ -18,6 +18,7 @@ from .interchange import (
     cell_value,
     decimal_places,
     derive_totals,
+    get_path,
     parse_amount,
     validate_document,
 )
@@ -176,7 +177,8 @@ def _apply_header_from_doc(report: Report, doc: dict) -> None:
     report.organization_name = doc["organization"]["name"]
     report.title = doc["title"]
     report.issued_on = dt.date.fromisoformat(doc["issued_on"]) if doc["issued_on"] else None
-    fee = doc["narrative"].get("other_matters", {}).get("processing_fee")
+    part = report.spec.fee_part
+    fee = get_path(doc["narrative"], part.path) if part else None
     report.processing_fee_yuan = parse_amount(fee["amount_yuan"]) if isinstance(fee, dict) else None
     report.procurement_unit = report.spec.unit_of(doc) or reg.DEFAULT_PROCUREMENT_UNIT
 
@@ -282,7 +284,6 @@ def finish_admin_edit(report: Report, old: dict, *, actor: User | None) -> Repor
 # -- editing by clerks -----------------------------------------------------------
 
 EDITABLE_STATUSES = {Report.Status.DRAFT, Report.Status.RETURNED}
-FEE_AMOUNT = "other_matters.processing_fee.amount_yuan"
 
 
 class NotEditable(Exception):
@@ -360,15 +361,16 @@ def _apply_narrative(doc: dict, fmt: reg.Format, narrative: dict[str, Any], erro
     from .interchange import YUAN_PLACES, format_amount
 
     paths = {p.path: p for p in fmt.narrative}
+    fee = fmt.fee_part
     for path, text in narrative.items():
         ref = f"narrative.{path}"
-        if path == FEE_AMOUNT and "other_matters.processing_fee" in paths:
+        if fee is not None and path == f"{fee.path}.amount_yuan":
             try:
                 amount = parse_amount_text(text)
             except CellInputError as exc:
                 errors[ref] = exc.message
                 continue
-            doc["narrative"]["other_matters"]["processing_fee"]["amount_yuan"] = format_amount(amount, YUAN_PLACES)
+            get_path(doc["narrative"], fee.path)["amount_yuan"] = format_amount(amount, YUAN_PLACES)
             continue
         part = paths.get(path)
         if part is None:

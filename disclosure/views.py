@@ -30,7 +30,6 @@ from .rules import Finding, Severity, check_document
 from .selectors import check_report, comment_threads, completeness, export_report, previous_document, report_queryset
 from .wizard import BASIC, PREVIEW, SUBMIT, Step, step_of_ref, step_parts, steps
 
-FEE_AMOUNT_REF = f"narrative.{services.FEE_AMOUNT}"
 # Document refs (as in the audit trail) of the header fields, and their form names.
 HEADER_OF = {"title": "header.title", "issued_on": "header.issued_on", "organization.name": "header.organization_name"}
 
@@ -157,7 +156,6 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
         "errors": errors or {},
         "editable": report.status in services.EDITABLE_STATUSES,
         "parts": [],
-        "fee_amount_ref": FEE_AMOUNT_REF,
     }
     last_texts = services.flatten(last) if last else {}
     for part in step_parts(fmt, step):
@@ -166,6 +164,7 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
                 "part": part,
                 "value": values.get(part.ref) or "",
                 "last": last_texts.get(part.ref) or "",
+                "amount_ref": f"{part.ref}.amount_yuan" if part.has_amount else "",
                 "amount_label": fmt.label_of(f"{part.ref}.amount_yuan") if part.has_amount else "",
             }
         )
@@ -177,16 +176,14 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
         context["unit_table"] = fmt.unit_table
         if context["unit_table"]:
             context["unit_label"] = fmt.label_of(f"active_disclosure.{context['unit_table'].code}.unit")
-        if last and fmt.code == last["format"] and "in_force" in {c.code for c in fmt.subtable("art20_1").columns}:
+        if last and fmt.code == last["format"]:
             # The stock in force is suggested from last year's, not filled in.
             context["in_force_hints"] = [
-                {
-                    "row": row,
-                    "ref": f"active_disclosure.art20_1.{row.code}.in_force",
-                    "last": last["active_disclosure"]["art20_1"][row.code]["in_force"],
-                }
-                for row in fmt.subtable("art20_1").rows
-                if last["active_disclosure"]["art20_1"][row.code]["in_force"] is not None
+                {"row": row, "ref": f"active_disclosure.{table.code}.{row.code}.in_force", "last": before}
+                for table in fmt.active_disclosure
+                if "in_force" in {c.code for c in table.columns}
+                for row in table.rows
+                if (before := last["active_disclosure"][table.code][row.code].get("in_force")) is not None
             ]
     elif step.section == "applications":
         context["balance_columns"] = fmt.applications_columns

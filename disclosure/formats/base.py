@@ -142,6 +142,11 @@ class Format:
         return next(t for t in self.active_disclosure if t.code == code)
 
     @property
+    def fee_part(self) -> NarrativePart | None:
+        """The narrative part that carries the processing-fee amount beside its text (at most one)."""
+        return next((p for p in self.narrative if p.has_amount), None)
+
+    @property
     def unit_table(self) -> SubTable | None:
         """The active-disclosure table whose amounts carry a stated unit (at most one), if any."""
         return next((t for t in self.active_disclosure if t.has_unit), None)

@@ -26,23 +26,23 @@ def cross_year_carried_over(ctx: Context):
 
 @rule("cross_year.in_force", W, needs_previous=True)
 def cross_year_in_force(ctx: Context):
-    """2021 format: in_force = last year's in_force + issued - repealed."""
-    if "in_force" not in {c.code for t in ctx.fmt.active_disclosure for c in t.columns}:
-        return
-    table = ctx.fmt.subtable("art20_1")
-    label = {c.code: c.label for c in table.columns}
-    for row in table.rows:
-        before = _ad(ctx.previous, "art20_1", row.code, "in_force")
-        issued, repealed, now = (_ad(ctx.doc, "art20_1", row.code, c) for c in ("issued", "repealed", "in_force"))
-        if not known(before, issued, repealed, now):
+    """2021 format: in_force = last year's in_force + issued - repealed, in every table that counts them."""
+    for table in ctx.fmt.active_disclosure:
+        label = {c.code: c.label for c in table.columns}
+        if not {"in_force", "issued", "repealed"} <= set(label):
             continue
-        expected = before + issued - repealed
-        if now != expected:
-            yield (
-                [f"active_disclosure.art20_1.{row.code}.{c}" for c in ("issued", "repealed", "in_force")],
-                f"“{row.label}”{label['in_force']}为{now}，按上年{before}件＋{label['issued']}{issued}件"
-                f"－{label['repealed']}{repealed}件应为{expected}件；如重新清理统计，请在说明中写明。",
-            )
+        for row in table.rows:
+            before = _ad(ctx.previous, table.code, row.code, "in_force")
+            issued, repealed, now = (_ad(ctx.doc, table.code, row.code, c) for c in ("issued", "repealed", "in_force"))
+            if not known(before, issued, repealed, now):
+                continue
+            expected = before + issued - repealed
+            if now != expected:
+                yield (
+                    [f"active_disclosure.{table.code}.{row.code}.{c}" for c in ("issued", "repealed", "in_force")],
+                    f"“{row.label}”{label['in_force']}为{now}，按上年{before}件＋{label['issued']}{issued}件"
+                    f"－{label['repealed']}{repealed}件应为{expected}件；如重新清理统计，请在说明中写明。",
+                )
 
 
 @rule("cross_year.previous", W, needs_previous=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..formats import Requirement
+from ..interchange import get_path
 from .engine import Context, Severity, known, rule
 
 # Texts that say nothing: a required part must say more than these.
@@ -30,8 +31,8 @@ def narrative_required(ctx: Context):
             continue
         text = part_text(ctx, part.path)
         if part.has_amount and not text:
-            fee = ctx.doc["narrative"]["other_matters"][part.path.split(".")[-1]]
-            if fee.get("amount_yuan") is not None:
+            fee = get_path(ctx.doc["narrative"], part.path)
+            if isinstance(fee, dict) and fee.get("amount_yuan") is not None:
                 continue  # an amount alone reports the fee
         if not text:
             yield [part.ref], f"“{part.label}”尚未填写；没有需要报告的内容请写“无”。"

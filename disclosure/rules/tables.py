@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from ..formats import CellKind
-from ..interchange import AMOUNT_PLACES, cell_value, decimal_places
+from ..interchange import AMOUNT_PLACES, cell_value, decimal_places, get_path
 from .engine import Context, Severity, is_whole, known, rule
 
 E = Severity.ERROR
@@ -113,14 +113,13 @@ def cells_integer(ctx: Context):
             yield [spec.ref], f"{label}应为整数，填写的是“{value}”。"
         elif spec.kind == CellKind.COUNT and value < 0:
             yield [spec.ref], f"{label}不能为负数，填写的是{value}。"
-    fee = ctx.doc["narrative"].get("other_matters", {}).get("processing_fee")
+    part = ctx.fmt.fee_part
+    fee = get_path(ctx.doc["narrative"], part.path) if part else None
     if isinstance(fee, dict) and fee.get("amount_yuan") is not None:
         amount = _amount_value(fee["amount_yuan"])
         if amount is None or amount < 0:
-            yield (
-                ["narrative.other_matters.processing_fee"],
-                f"收取信息处理费金额应为不小于0的金额，填写的是“{fee['amount_yuan']}”。",
-            )
+            label = ctx.fmt.label_of(f"{part.ref}.amount_yuan")
+            yield [part.ref], f"{label}应为不小于0的金额，填写的是“{fee['amount_yuan']}”。"
 
 
 def _rows(ctx: Context):
