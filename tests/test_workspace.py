@@ -304,3 +304,22 @@ def test_it_suggests_the_stock_in_force_and_offers_last_years_text(owner, office
     assert f'data-ref="active_disclosure.art20_1.regulations.in_force" data-last="{stock}"' in page.text
     overview = owner.get(reverse("workspace:step", args=[*args, "overview"]))
     assert "引用上年内容" in overview.text and last["narrative"]["overview"]["platform"] in overview.text
+
+
+def test_it_suggests_the_stock_in_force_from_last_years_report(world):
+    from disclosure.services import import_document
+
+    from .factories import balanced_document, next_year_of
+
+    last = balanced_document("2021", year=2021)
+    import_document(last)
+    import_document(next_year_of(last))
+    page = world.client("owner_clerk").get(reverse("workspace:step", args=["test-org", 2022, "active_disclosure"]))
+    hints = {h["ref"]: h["last"] for h in page.context["in_force_hints"]}
+    rows = last["active_disclosure"]["art20_1"]
+    assert hints == {
+        f"active_disclosure.art20_1.{code}.in_force": cells["in_force"]
+        for code, cells in rows.items()
+        if cells["in_force"] is not None
+    }
+    assert hints and 'id="in-force-hints"' in page.text
