@@ -410,6 +410,20 @@ def test_a_partly_blank_row_is_placed_by_position(tmp_path):
     assert listed_cells(result, {"cells_blank"}) == {"active_disclosure.art20_1.regulations.published"}
 
 
+def test_a_fee_printed_in_yuan_is_converted_to_the_statutory_wanyuan_and_said_so(tmp_path):
+    text = seed_text("002").read_text(encoding="utf-8")
+    text = text.replace("本年收费金额（单位：万元，保留4位小数）", "本年收费金额（单位：元）")
+    text = text.replace("行政事业性收费\t0", "行政事业性收费\t12345")
+    path = tmp_path / "r.txt"
+    path.write_text(text, encoding="utf-8")
+    result = parse_report(path)
+    table = next(t.code for t in reg.get_format("2021").active_disclosure if any(r.code == "fees" for r in t.rows))
+    ref = f"active_disclosure.{table}.fees.amount"
+    assert result.document["active_disclosure"][table]["fees"]["amount"] == "1.2345"
+    (problem,) = [p for p in result.problems if p.code == "unit_converted"]
+    assert problem.cells == (ref,) and "12345" in problem.message
+
+
 def test_the_format_comes_from_the_year_and_a_conflict_with_the_labels_is_reported(tmp_path):
     text = seed_text("002").read_text(encoding="utf-8").replace("2021年政府", "2020年政府")
     path = tmp_path / "r.txt"
