@@ -127,26 +127,14 @@ def cell_rows(doc: dict) -> Iterator[CellRow]:
     fmt = reg.get_format(doc["format"])
     sections = {s.code: s.title for s in fmt.sections}
     for spec in fmt.cells():
-        if spec.section == "active_disclosure":
-            table = fmt.subtable(spec.subtable)
-            row = next(r for r in table.rows if r.code == spec.row)
-            col = next(c for c in table.columns if c.code == spec.column)
-            row_label, col_label = f"{table.caption} {row.label}", col.label
-        elif spec.section == "applications":
-            row_label = fmt.applications_row(spec.row).full_label
-            col_label = fmt.applications_column(spec.column).label
-        else:
-            block = next(b for b in fmt.reviews_blocks if b.code == spec.row)
-            row_label = block.label
-            col_label = next(c.label for c in fmt.reviews_columns if c.code == spec.column)
         yield CellRow(
             spec.section,
             sections[spec.section],
             spec.subtable,
             spec.row,
-            row_label,
+            f"{spec.table_label} {spec.row_label}" if spec.table_label else spec.row_label,
             spec.column,
-            col_label,
+            spec.column_label,
             cell_value(doc, spec),
         )
 

@@ -106,6 +106,10 @@ class CellSpec:
     column: str
     kind: CellKind
     computed: bool
+    # The registry's labels where the cell is printed.
+    table_label: str  # the 第二十条 item's caption in table 二, else ""
+    row_label: str  # the row (table 三: with its group, e.g. （三）不予公开 1.…), or table 四's block
+    column_label: str
 
 
 # Labels of the refs every format's documents have besides the statutory
@@ -205,6 +209,9 @@ class Format:
                         column=col.code,
                         kind=col.kind,
                         computed=False,
+                        table_label=table.caption,
+                        row_label=row.label,
+                        column_label=col.label,
                     )
         for row in self.applications_rows:
             for col in self.applications_columns:
@@ -216,6 +223,9 @@ class Format:
                     column=col.code,
                     kind=col.kind,
                     computed=row.computed or col.computed,
+                    table_label="",
+                    row_label=row.full_label,
+                    column_label=col.label,
                 )
         for block in self.reviews_blocks:
             for col in self.reviews_columns:
@@ -227,6 +237,9 @@ class Format:
                     column=col.code,
                     kind=col.kind,
                     computed=col.computed,
+                    table_label="",
+                    row_label=block.label,
+                    column_label=col.label,
                 )
 
     def cell(self, ref: str) -> CellSpec:
@@ -251,15 +264,6 @@ class Format:
         if ref.startswith("active_disclosure.") and ref.endswith(".unit"):
             return f"{self.subtable(ref.split('.')[1]).caption}{UNIT_SUFFIX}"
         spec = self.cell(ref)
-        if spec.section == "active_disclosure":
-            table = self.subtable(spec.subtable)
-            row = next(r for r in table.rows if r.code == spec.row)
-            col = next(c for c in table.columns if c.code == spec.column)
-            return f"{table.caption}“{row.label}”{col.label}"
-        if spec.section == "applications":
-            row = self.applications_row(spec.row)
-            col = self.applications_column(spec.column)
-            return f"“{row.full_label}”{col.label}"
-        block = next(b for b in self.reviews_blocks if b.code == spec.row)
-        col = next(c for c in self.reviews_columns if c.code == spec.column)
-        return f"{block.label}{col.label}"
+        if spec.section == "reviews":
+            return f"{spec.row_label}{spec.column_label}"
+        return f"{spec.table_label}“{spec.row_label}”{spec.column_label}"

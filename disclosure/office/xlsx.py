@@ -418,19 +418,8 @@ def _cell_columns(fmt: Format, section: str) -> list[tuple[tuple[str, ...], str,
     for spec in fmt.cells():
         if spec.section != section:
             continue
-        if section == "active_disclosure":
-            table = fmt.subtable(spec.subtable)
-            row = next(r for r in table.rows if r.code == spec.row)
-            col = next(c for c in table.columns if c.code == spec.column)
-            levels = (table.caption, row.label, col.label)
-        elif section == "applications":
-            row = fmt.applications_row(spec.row)
-            levels = (row.full_label, fmt.applications_column(spec.column).label)
-        else:
-            block = next(b for b in fmt.reviews_blocks if b.code == spec.row)
-            col = next(c for c in fmt.reviews_columns if c.code == spec.column)
-            levels = (block.label, col.label)
-        out.append((levels, spec.ref, spec))
+        levels = (spec.table_label, spec.row_label, spec.column_label)
+        out.append((levels if spec.table_label else levels[1:], spec.ref, spec))
     return out
 
 

@@ -143,18 +143,8 @@ def cells_required(ctx: Context):
         blank = [ref for ref in refs if cell_value(ctx.doc, fmt.cell(ref)) is None]
         if not blank:
             continue
-        columns = "、".join(_column_label(ctx, ref) for ref in blank)
+        columns = "、".join(fmt.cell(ref).column_label for ref in blank)
         yield blank, f"{row_label}有{len(blank)}个空白单元格（{columns}）；没有发生的请填0。"
-
-
-def _column_label(ctx: Context, ref: str) -> str:
-    spec = ctx.fmt.cell(ref)
-    if spec.section == "active_disclosure":
-        table = ctx.fmt.subtable(spec.subtable)
-        return next(c.label for c in table.columns if c.code == spec.column)
-    if spec.section == "applications":
-        return ctx.fmt.applications_column(spec.column).label
-    return next(c.label for c in ctx.fmt.reviews_columns if c.code == spec.column)
 
 
 @rule("amount.precision", Severity.WARNING)
