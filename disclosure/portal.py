@@ -201,10 +201,7 @@ def short_label(label: str) -> str:
 
 def statistics(jurisdiction: Organization | None) -> list[dict]:
     """Per year: totals of the three tables across the jurisdiction's published reports."""
-    publications = list(latest_publications())
-    if jurisdiction is not None:
-        ids = subtree_ids([jurisdiction.pk])
-        publications = [p for p in publications if p.report.organization_id in ids]
+    publications = search(jurisdiction=jurisdiction.code if jurisdiction else "")
     by_year: dict[int, list[dict]] = {}
     for pub in publications:
         by_year.setdefault(pub.report.year, []).append(pub.revision.document)

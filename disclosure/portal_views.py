@@ -236,12 +236,14 @@ def _year_zip(publications: list[Publication], year: int) -> Iterator[bytes]:
 
 @require_safe
 def year_zip(request: HttpRequest, year: int) -> HttpResponse:
-    publications = list(portal.search(year=year).order_by("report__organization__code"))
-    if not publications:
+    publications = portal.search(year=year).order_by("report__organization__code")
+    # The hashes alone decide the ETag: a revalidation loads no snapshot.
+    hashes = list(publications.values_list("data_sha256", flat=True))
+    if not hashes:
         raise Http404("该年度没有已发布的报告。")
-    etag = '"' + hashlib.sha256("".join(p.data_sha256 for p in publications).encode()).hexdigest() + '"'
+    etag = '"' + hashlib.sha256("".join(hashes).encode()).hexdigest() + '"'
     cached = get_conditional_response(request, etag=etag)
-    response = cached or StreamingHttpResponse(_year_zip(publications, year), content_type="application/zip")
+    response = cached or StreamingHttpResponse(_year_zip(list(publications), year), content_type="application/zip")
     response["ETag"] = etag
     response["Cache-Control"] = LATEST
     response["Content-Disposition"] = disposition(

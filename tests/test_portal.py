@@ -174,6 +174,11 @@ def test_it_bundles_a_years_open_data_as_a_zip(client, published):
     assert archive.read("2021/lc-swj-2021-r1.json").decode() == dumps(seed("002"))
     lines = archive.read("2021/2021-cells.csv").decode("utf-8-sig").splitlines()
     assert len(lines) == 1 + 200
+    again = client.get(reverse("portal:year_zip", args=[2021]), HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
+    csv_url = reverse("portal:download", args=["lc-swj", 2021, "csv"])
+    etag = client.get(csv_url)["ETag"]
+    assert client.get(csv_url, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
 def test_it_computes_statistics_per_jurisdiction(client):
