@@ -66,19 +66,16 @@ def _object(properties: dict, required: list[str] | None = None) -> dict:
 def _narrative_schema(fmt: Format) -> dict:
     tree: dict[str, Any] = {}
     for part in fmt.narrative:
-        node = tree
-        *parents, leaf = part.path.split(".")
-        for name in parents:
-            node = node.setdefault(name, {})
         if part.has_amount:
-            node[leaf] = _object(
+            leaf = _object(
                 {
                     "amount_yuan": {"type": ["string", "null"], "pattern": AMOUNT_PATTERN},
                     "text": {"type": ["string", "null"]},
                 }
             )
         else:
-            node[leaf] = {"type": ["string", "null"]}
+            leaf = {"type": ["string", "null"]}
+        set_path(tree, part.path, leaf)
 
     def build(node: dict) -> dict:
         return _object({k: (build(v) if "type" not in v else v) for k, v in node.items()})
@@ -279,6 +276,14 @@ def get_path(mapping: Any, path: str) -> Any:
     return _get(mapping, *path.split("."))
 
 
+def set_path(mapping: dict, path: str, value: Any) -> None:
+    """Put a value at a dotted path, making the dictionaries on the way."""
+    *parents, leaf = path.split(".")
+    for name in parents:
+        mapping = mapping.setdefault(name, {})
+    mapping[leaf] = value
+
+
 def _canonical_amount(text: Any, places: int) -> str | None:
     if text is None:
         return None
@@ -294,19 +299,14 @@ def _canonical_cell(value: Any, kind: CellKind) -> Any:
 def canonical_narrative(fmt: Format, narrative: Any) -> dict:
     out: dict[str, Any] = {}
     for part in fmt.narrative:
-        *parents, leaf = part.path.split(".")
-        node = out
-        for name in parents:
-            node = node.setdefault(name, {})
-        value = _get(narrative, *part.path.split("."))
+        value = get_path(narrative, part.path)
         if part.has_amount:
             value = value if isinstance(value, dict) else {}
-            node[leaf] = {
+            value = {
                 "amount_yuan": _canonical_amount(value.get("amount_yuan"), YUAN_PLACES),
                 "text": value.get("text") or "",
             }
-        else:
-            node[leaf] = value or ""
+        set_path(out, part.path, value or "")
     return out
 
 

@@ -20,6 +20,7 @@ from .interchange import (
     derive_totals,
     get_path,
     parse_amount,
+    set_path,
     validate_document,
 )
 from .models import (
@@ -329,13 +330,6 @@ def _lock_editable(report: Report, expected_version: int | None) -> Report:
     return report
 
 
-def _set(doc: dict, path: list[str], value: Any) -> None:
-    node = doc
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-
-
 def _apply_cells(doc: dict, fmt: reg.Format, cells: dict[str, Any], errors: dict[str, str]) -> None:
     from .cells import CellInputError, parse_cell
 
@@ -353,7 +347,7 @@ def _apply_cells(doc: dict, fmt: reg.Format, cells: dict[str, Any], errors: dict
         except CellInputError as exc:
             errors[ref] = exc.message
             continue
-        _set(doc, ref.split("."), value)
+        set_path(doc, ref, value)
 
 
 def _apply_narrative(doc: dict, fmt: reg.Format, narrative: dict[str, Any], errors: dict[str, str]) -> None:
@@ -378,9 +372,9 @@ def _apply_narrative(doc: dict, fmt: reg.Format, narrative: dict[str, Any], erro
             continue
         text = str(text or "").replace("\r\n", "\n")
         if part.has_amount:
-            _set(doc["narrative"], [*path.split("."), "text"], text)
+            set_path(doc["narrative"], f"{path}.text", text)
         else:
-            _set(doc["narrative"], path.split("."), text)
+            set_path(doc["narrative"], path, text)
 
 
 def _apply_header(doc: dict, fmt: reg.Format, header: dict[str, Any], errors: dict[str, str]) -> None:

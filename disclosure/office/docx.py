@@ -24,7 +24,7 @@ from docx.table import _Cell
 
 from .. import formats as reg
 from ..formats import Format
-from ..interchange import canonicalize, cell_value, validate_document
+from ..interchange import canonicalize, cell_value, get_path, validate_document
 from ..layout import Grid, GridCell, grids
 
 TITLE_FONT = "方正小标宋简体"
@@ -280,9 +280,7 @@ def export_report_docx(doc: dict) -> bytes:
 
 
 def _part_text(narrative: dict, part: reg.NarrativePart) -> str:
-    node = narrative
-    for name in part.path.split("."):
-        node = node.get(name) if isinstance(node, dict) else None
+    node = get_path(narrative, part.path)
     if part.has_amount:
         node = node or {}
         text = node.get("text") or ""

@@ -33,6 +33,8 @@ from ..interchange import (
     canonicalize,
     cell_value,
     format_amount,
+    get_path,
+    set_path,
     validate_document,
 )
 from ..layout import Grid, GridCell, grids
@@ -174,9 +176,7 @@ def _meta_value(doc: dict | None, path: str, fmt: Format) -> Any:
         return fmt.code
     if doc is None:
         return None
-    node: Any = doc
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
+    node = get_path(doc, path)
     if path == "organization.kind":
         return KIND_LABELS.get(node, node)
     return node
@@ -315,13 +315,6 @@ def _number(value: Any, kind: CellKind, label: str, where: str, errors: list[str
     return parsed
 
 
-def _set(node: dict, path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    for name in parents:
-        node = node.setdefault(name, {})
-    node[leaf] = value
-
-
 def read_report_xlsx(source: str | Path | bytes, filename: str | None = None) -> dict:
     """A workbook exported (or a template filled) by this system → a canonical document.
 
@@ -372,18 +365,18 @@ def read_report_xlsx(source: str | Path | bytes, filename: str | None = None) ->
             target, where = reader.cell(f"{REF_PREFIX}narrative.{part.path}.amount_yuan")
             amount = _number(target.value if target else None, CellKind.AMOUNT, part.label, where, errors)
             amount = format_amount(Decimal(amount), YUAN_PLACES) if amount is not None else None
-            _set(doc["narrative"], part.path, {"amount_yuan": amount, "text": text})
+            set_path(doc["narrative"], part.path, {"amount_yuan": amount, "text": text})
         else:
             target, _where = reader.cell(f"{REF_PREFIX}narrative.{part.path}")
             value = target.value if target is not None else None
-            _set(doc["narrative"], part.path, "" if value is None else str(value))
+            set_path(doc["narrative"], part.path, "" if value is None else str(value))
     missing_names = []
     for spec in fmt.cells():
         target, where = reader.cell(REF_PREFIX + spec.ref)
         if target is None:
             missing_names.append(spec.ref)
             continue
-        _set(doc, spec.ref, _number(target.value, spec.kind, fmt.label_of(spec.ref), where, errors))
+        set_path(doc, spec.ref, _number(target.value, spec.kind, fmt.label_of(spec.ref), where, errors))
     if missing_names:
         errors.append(
             f"工作簿缺少{len(missing_names)}个单元格（可能删除了表格的行或列），例如：{fmt.label_of(missing_names[0])}。"

@@ -8,7 +8,15 @@ from pathlib import Path
 
 from .. import formats as reg
 from ..formats import Format
-from ..interchange import SCHEMA_ID, YUAN_PLACES, InvalidDocument, canonicalize, format_amount, parse_amount
+from ..interchange import (
+    SCHEMA_ID,
+    YUAN_PLACES,
+    InvalidDocument,
+    canonicalize,
+    format_amount,
+    parse_amount,
+    set_path,
+)
 from . import narrative as nar
 from .extract import Line, extract
 from .files import load_source
@@ -34,13 +42,6 @@ def derive_org_code(name: str) -> str:
 
 def org_kind(name: str) -> str:
     return "government" if name.strip().endswith(GOVERNMENT_SUFFIX) else "department"
-
-
-def _set(node: dict, path: str, value) -> None:
-    *parents, leaf = path.split(".")
-    for name in parents:
-        node = node.setdefault(name, {})
-    node[leaf] = value
 
 
 def _choose_format(year: int | None, evidence: dict[str, int], problems: list[Problem]) -> tuple[Format, int]:
@@ -117,10 +118,10 @@ def parse_lines(
         title = name + title  # 2020年度政府信息公开工作报告 under the subtitle 区招商局
 
     narrative: dict = {}
-    _set(narrative, "preamble", preamble_text)
+    set_path(narrative, "preamble", preamble_text)
     for path, text in nar.overview(fmt, nar.paragraphs(layout.narrative.get("overview", []), join_broken)).items():
-        _set(narrative, path, text)
-    _set(narrative, "problems", nar.join(nar.paragraphs(layout.narrative.get("problems", []), join_broken)))
+        set_path(narrative, path, text)
+    set_path(narrative, "problems", nar.join(nar.paragraphs(layout.narrative.get("problems", []), join_broken)))
     matters = nar.other_matters(fmt, nar.paragraphs(layout.narrative.get("other_matters", []), join_broken))
     for part in fmt.narrative:
         if not part.path.startswith("other_matters."):
@@ -128,9 +129,11 @@ def parse_lines(
         text = matters.get(part.path, "")
         if part.has_amount:
             amount = nar.fee_amount(text)
-            _set(narrative, part.path, {"amount_yuan": format_amount(parse_amount(amount), YUAN_PLACES), "text": text})
+            set_path(
+                narrative, part.path, {"amount_yuan": format_amount(parse_amount(amount), YUAN_PLACES), "text": text}
+            )
         else:
-            _set(narrative, part.path, text)
+            set_path(narrative, part.path, text)
     for code in nar.NARRATIVE_SECTIONS:
         if code not in layout.narrative:
             section = fmt.section(code)
@@ -146,7 +149,7 @@ def parse_lines(
         "narrative": narrative,
     }
     for ref, value in tables.cells.items():
-        _set(document, ref, value)
+        set_path(document, ref, value)
     if fmt.unit_table:
         document["active_disclosure"][fmt.unit_table.code]["unit"] = tables.unit or reg.DEFAULT_PROCUREMENT_UNIT
     return ParseResult(document=canonicalize(document), problems=problems, kind=kind)

@@ -13,9 +13,7 @@ EMPTY_WORDS = {"无", "无。", "暂无", "暂无。", "没有", "没有。", "/
 
 
 def part_text(ctx: Context, path: str) -> str:
-    node = ctx.doc["narrative"]
-    for key in path.split("."):
-        node = node.get(key, {}) if isinstance(node, dict) else {}
+    node = get_path(ctx.doc["narrative"], path)
     if isinstance(node, dict):  # the processing-fee item
         return (node.get("text") or "").strip()
     return (node or "").strip()
