@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -174,6 +176,20 @@ def csv_records(pub: Publication) -> Iterator[list]:
             r.column_label,
             "" if r.value is None else r.value,
         ]
+
+
+def csv_chunks(publications: Iterable[Publication]) -> Iterator[str]:
+    """The open-data CSV (spec: one row per cell): the header, then each publication's rows."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for pub in publications:
+        writer.writerows(csv_records(pub))
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    if out.tell():
+        yield out.getvalue()
 
 
 # -- statistics ---------------------------------------------------------------------

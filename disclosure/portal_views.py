@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import zipfile
@@ -29,6 +28,7 @@ from .services import default_title
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The newest version of a report changes when a correction is published.
 LATEST = "public, max-age=300"
+BOM = "\ufeff"  # Excel reads a UTF-8 CSV only with one
 CONTENT_TYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv; charset=utf-8"}
 
 
@@ -164,12 +164,7 @@ def _download(request: HttpRequest, meta: dict, ext: str, numbered: bool) -> Htt
 
 def _report_csv(meta: dict) -> str:
     pub = Publication.objects.select_related("report__organization", "revision").get(pk=meta["pk"])
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel reads UTF-8 CSV only with a BOM
-    writer = csv.writer(out)
-    writer.writerow(portal.CSV_HEADER)
-    writer.writerows(portal.csv_records(pub))
-    return out.getvalue()
+    return BOM + "".join(portal.csv_chunks([pub]))
 
 
 @require_safe
@@ -222,15 +217,10 @@ def _year_zip(publications: list[Publication], year: int) -> Iterator[bytes]:
         info = zipfile.ZipInfo(f"{year}/{year}-cells.csv", date_time=newest.timetuple()[:6])
         info.compress_type = zipfile.ZIP_DEFLATED
         with archive.open(info, "w") as target:
-            text = io.TextIOWrapper(target, encoding="utf-8-sig", newline="")
-            writer = csv.writer(text)
-            writer.writerow(portal.CSV_HEADER)
-            for pub in publications:
-                writer.writerows(portal.csv_records(pub))
-                text.flush()
+            target.write(BOM.encode())
+            for chunk in portal.csv_chunks(publications):
+                target.write(chunk.encode())
                 yield sink.drain()
-            text.flush()
-            text.detach()
     yield sink.drain()
 
 
