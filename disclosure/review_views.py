@@ -23,7 +23,7 @@ from .models import AuditEvent, Comment, Organization, Report, Revision
 from .navigation import safe_next
 from .pdf.presentation import report_context
 from .rules import Severity
-from .selectors import anchor_label, check_report, comment_threads, export_report, jurisdiction_rows
+from .selectors import anchor_label, check_report, comment_threads, export_report, jurisdiction_rows, report_queryset
 
 STATUS_LABELS = dict(Report.Status.choices)
 
@@ -36,7 +36,7 @@ def dashboard_rows(user, year: int, today) -> list[dict[str, Any]]:
     """Every organization in the user's review scope, with its report for ``year``."""
     scope = permissions.review_scope(user)
     orgs = Organization.objects.filter(pk__in=scope).select_related("parent").order_by("parent__name", "name")
-    reports = {r.organization_id: r for r in Report.objects.filter(organization__in=orgs, year=year)}
+    reports = {r.organization_id: r for r in report_queryset().filter(organization__in=orgs, year=year)}
     activity = dict(
         AuditEvent.objects.filter(report__in=reports.values())
         .values_list("report__organization_id")
