@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN = "一二三四五六七八九十"
 # After NFKC: "(一)", "一、", "一.", "四)" (garbled), "1.", "1、", "(1)", "1)".
 NUMBERING = re.compile(rf"^\s*(?:\(\s*([{_CN}]+|\d+)\s*\)|([{_CN}]+)\s*[、.)]|(\d+)\s*[.、)](?!\d))\s*")

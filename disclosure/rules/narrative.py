@@ -6,6 +6,7 @@ import re
 
 from ..formats import Requirement
 from ..interchange import get_path
+from ..parsing.labels import cn_number
 from .engine import Context, Severity, known, rule
 
 # Texts that say nothing: a required part must say more than these.
@@ -39,21 +40,6 @@ def narrative_required(ctx: Context):
                 [part.ref],
                 f"“{part.label}”须写明实际存在的问题和改进情况，不能只写“{text}”（至少{part.min_length}个字）。",
             )
-
-
-CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-
-def parse_number(text: str) -> int | None:
-    """Arabic digits, or a simple Chinese numeral up to 九十九."""
-    if text.isdigit():
-        return int(text)
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _, units = text.partition("十")
-        return CN_DIGITS.get(tens, 1) * 10 + (CN_DIGITS.get(units, 0) if units else 0)
-    return CN_DIGITS.get(text) if len(text) == 1 else None
 
 
 # Not the tail of a longer numeral: "一百二十件" must not read as 20.
@@ -102,7 +88,7 @@ def narrative_numbers(ctx: Context):
                 match = pattern.search(clause)
                 if not match:
                     continue
-                stated = parse_number(match.group(1))
+                stated = cn_number(match.group(1))
                 accepted = {new}
                 if verb == "受理" and known(carried):
                     accepted.add(new + carried)
