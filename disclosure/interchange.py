@@ -355,24 +355,11 @@ def derive_totals(doc: dict, *, overwrite: bool = False) -> dict:
     computed cell is recomputed: clerks never type them.
     """
     doc = copy.deepcopy(doc)
-    fmt = reg.get_format(doc["format"])
-    apps = doc["applications"]
-
-    def put(cells: dict, key: str, parts: list) -> None:
-        if cells.get(key) is not None and not overwrite:
-            return
-        cells[key] = sum(parts) if all(isinstance(p, int) for p in parts) else None
-
-    applicant = [c.code for c in fmt.applicant_columns]
-    for row in fmt.applications_rows:
-        if not row.computed:
-            put(apps[row.code], "total", [apps[row.code][c] for c in applicant])
-    for col in fmt.applications_columns:
-        put(apps["outcome_total"], col.code, [apps[r.code][col.code] for r in fmt.outcome_rows])
-    parts = [c.code for c in fmt.reviews_parts]
-    for block in fmt.reviews_blocks:
-        cells = doc["reviews"][block.code]
-        put(cells, "total", [cells[p] for p in parts])
+    for target, parts in reg.get_format(doc["format"]).totals:
+        if get_path(doc, target) is not None and not overwrite:
+            continue
+        values = [get_path(doc, p) for p in parts]
+        set_path(doc, target, sum(values) if all(isinstance(v, int) for v in values) else None)
     return doc
 
 

@@ -185,6 +185,23 @@ class Format:
     def reviews_parts(self) -> tuple[Column, ...]:
         return tuple(c for c in self.reviews_columns if not c.computed)
 
+    @cached_property
+    def totals(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Every computed cell with the cells it sums, parts before their totals:
+        table 三's 总计 column per row, its （七）总计 row per column, table 四's 总计."""
+        out = []
+        for row in self.applications_rows:
+            if not row.computed:
+                parts = tuple(f"applications.{row.code}.{c.code}" for c in self.applicant_columns)
+                out.append((f"applications.{row.code}.total", parts))
+        for col in self.applications_columns:
+            parts = tuple(f"applications.{r.code}.{col.code}" for r in self.outcome_rows)
+            out.append((f"applications.outcome_total.{col.code}", parts))
+        for block in self.reviews_blocks:
+            parts = tuple(f"reviews.{block.code}.{c.code}" for c in self.reviews_parts)
+            out.append((f"reviews.{block.code}.total", parts))
+        return tuple(out)
+
     def cells(self) -> tuple[CellSpec, ...]:
         """Every statutory cell of the three tables, in printed order."""
         return self._cells

@@ -102,20 +102,7 @@ def _sum_formula(coords: list[str]) -> str:
 
 def _formulas(fmt: Format, coords: dict[str, str]) -> dict[str, str]:
     """Template formulas for the computed cells (总计 column, （七）总计 row, 四's 总计)."""
-    out: dict[str, str] = {}
-    applicant = [c.code for c in fmt.applicant_columns]
-    for row in fmt.applications_rows:
-        out[f"applications.{row.code}.total"] = _sum_formula(
-            [coords[f"applications.{row.code}.{c}"] for c in applicant]
-        )
-    for col in fmt.applicant_columns:
-        out[f"applications.outcome_total.{col.code}"] = _sum_formula(
-            [coords[f"applications.{r.code}.{col.code}"] for r in fmt.outcome_rows]
-        )
-    parts = [c.code for c in fmt.reviews_parts]
-    for block in fmt.reviews_blocks:
-        out[f"reviews.{block.code}.total"] = _sum_formula([coords[f"reviews.{block.code}.{p}"] for p in parts])
-    return out
+    return {target: _sum_formula([coords[p] for p in parts]) for target, parts in fmt.totals}
 
 
 def _write_grid(workbook: Workbook, fmt: Format, grid: Grid, doc: dict | None, subtitle: str) -> dict[str, str]:

@@ -85,7 +85,7 @@ def reviews_total(ctx: Context):
             continue
         yield (
             [f"reviews.{block.code}.{c.code}" for c in ctx.fmt.reviews_columns],
-            f"{block.label}：结果维持、结果纠正、其他结果、尚未审结之和为{sum(values)}，"
+            f"{block.label}：{'、'.join(c.label for c in ctx.fmt.reviews_parts)}之和为{sum(values)}，"
             f"总计为{cells['total']}，应相等。",
         )
 
