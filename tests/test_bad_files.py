@@ -271,7 +271,7 @@ def run_import(path) -> tuple[int, str]:
         (lambda: xlsx_bytes()[:5000], "损坏"),
         (lambda: rezip(xlsx_bytes(), add={"xl/media/x.bin": b"\x00" * (8 * 1024 * 1024)}), "压缩炸弹"),
         (lambda: docx_bytes(), "不是 Excel"),
-        (lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "不是 Excel"),
+        (lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "并不是Excel（.xlsx）文件（内容与扩展名不符）"),
     ],
 )
 def test_a_refused_workbook_imports_nothing(tmp_path, make, code):
