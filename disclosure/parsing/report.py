@@ -22,7 +22,7 @@ from .extract import Line, extract
 from .files import load_source
 from .labels import key
 from .result import ParseResult, Problem
-from .tables import read_tables, tokens_of
+from .tables import format_evidence, read_tables, tokens_of
 
 GOVERNMENT_SUFFIX = "人民政府"
 # Layouts whose lines are physical lines: a paragraph may be cut by a break.
@@ -93,11 +93,10 @@ def parse_lines(
             "请确认上传的是政府信息公开工作年度报告。",
             code="not_a_report",
         )
-    first_pass = read_tables(probe, tokens)
     fmt, year = _choose_format(
-        year or nar.title_year(title) or nar.title_year(preamble_text), first_pass.evidence, problems
+        year or nar.title_year(title) or nar.title_year(preamble_text), format_evidence(tokens), problems
     )
-    tables = first_pass if fmt is probe else read_tables(fmt, tokens)
+    tables = read_tables(fmt, tokens)
     problems += tables.problems
 
     # The last section carries the signature and the date.

@@ -114,7 +114,6 @@ class TableResult:
     cells: dict[str, Any]  # every statutory ref → value (None when not placed)
     problems: list[Problem]
     unit: str | None  # 2019 procurement unit, when printed
-    evidence: dict[str, int]  # format code → labels seen that only that format has
 
 
 class TableReader:
@@ -369,7 +368,7 @@ class TableReader:
             if tok is not None:
                 cells[ref] = self._convert(ref, tok)
         self._report(cells, placed)
-        return TableResult(cells, self.problems, unit, {})
+        return TableResult(cells, self.problems, unit)
 
     def _printed_columns(self, headers: list[str], columns: list[Column]) -> list[Column | None] | None:
         """The columns as printed under a caption, when they differ from the statute."""
@@ -562,6 +561,4 @@ def format_evidence(tokens: list[Token]) -> dict[str, int]:
 def read_tables(fmt: Format, tokens: list[Token]) -> TableResult:
     reader = TableReader(fmt)
     reader.read(tokens)
-    result = reader.result()
-    result.evidence = format_evidence(tokens)
-    return result
+    return reader.result()
