@@ -195,10 +195,14 @@ def csv_chunks(publications: Iterable[Publication]) -> Iterator[str]:
 # -- statistics ---------------------------------------------------------------------
 
 
-def _sum(docs: list[dict], getter) -> int | None:
-    values = [getter(d) for d in docs]
+def _known_sum(values: Iterable) -> int | None:
+    """The sum of the counts that are known; None when none is."""
     known = [v for v in values if isinstance(v, int)]
     return sum(known) if known else None
+
+
+def _sum(docs: list[dict], getter) -> int | None:
+    return _known_sum(getter(d) for d in docs)
 
 
 def outcome_groups(fmt: reg.Format) -> list[tuple[str, list[str]]]:
@@ -251,9 +255,7 @@ def statistics(jurisdiction: Organization | None) -> list[dict]:
 
 
 def _row_total(doc: dict, rows: list[str]) -> int | None:
-    values = [doc["applications"][r]["total"] for r in rows]
-    known = [v for v in values if isinstance(v, int)]
-    return sum(known) if known else None
+    return _known_sum(doc["applications"][r]["total"] for r in rows)
 
 
 def report_years(org_code: str) -> list[int]:
