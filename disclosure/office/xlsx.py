@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ from .. import formats as reg
 from ..cells import CellInputError, parse_cell
 from ..formats import CellKind, Format
 from ..interchange import (
-    AMOUNT_PLACES,
     SCHEMA_ID,
     YUAN_PLACES,
     InvalidDocument,
@@ -293,13 +292,7 @@ def _number(value: Any, kind: CellKind, label: str, where: str, errors: list[str
     except CellInputError as exc:
         errors.append(f"{where}（{label}）：{exc.message}")
         return None
-    if kind == CellKind.AMOUNT and parsed is not None:
-        try:
-            return format_amount(Decimal(parsed), AMOUNT_PLACES)
-        except InvalidOperation:  # pragma: no cover - parse_cell checked it
-            errors.append(f"{where}（{label}）：“{value}”不是金额。")
-            return None
-    return parsed
+    return parsed  # amounts as checked decimal strings; canonicalize() writes them out
 
 
 def read_report_xlsx(source: str | Path | bytes, filename: str | None = None) -> dict:
