@@ -276,6 +276,14 @@ def get_path(mapping: Any, path: str) -> Any:
     return _get(mapping, *path.split("."))
 
 
+def narrative_text(doc: dict, path: str) -> str:
+    """The text of a narrative part, stripped; the processing-fee item's text beside its amount."""
+    node = get_path(doc["narrative"], path)
+    if isinstance(node, dict):
+        node = node.get("text")
+    return (node or "").strip()
+
+
 def set_path(mapping: dict, path: str, value: Any) -> None:
     """Put a value at a dotted path, making the dictionaries on the way."""
     *parents, leaf = path.split(".")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from . import formats as reg
 from .formats import Requirement
-from .interchange import SCHEMA_ID, YUAN_PLACES, canonical_narrative, canonicalize, cell_value, format_amount
+from .interchange import (
+    SCHEMA_ID,
+    YUAN_PLACES,
+    canonical_narrative,
+    canonicalize,
+    cell_value,
+    format_amount,
+    narrative_text,
+)
 from .models import Report
 from .rules import Finding, check_document
 
@@ -144,12 +152,7 @@ def completeness(doc: dict) -> float:
         if p.requirement == Requirement.ALWAYS or (p.requirement == Requirement.GOVERNMENT and government)
     ]
     filled = sum(v is not None for v in cells)
-    for part in parts:
-        node = doc["narrative"]
-        for key in part.path.split("."):
-            node = node.get(key, "") if isinstance(node, dict) else ""
-        text = node.get("text", "") if isinstance(node, dict) else node
-        filled += bool((text or "").strip())
+    filled += sum(bool(narrative_text(doc, part.path)) for part in parts)
     total = len(cells) + len(parts)
     return filled / total if total else 1.0
 

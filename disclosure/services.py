@@ -69,9 +69,7 @@ def flatten(doc: dict) -> dict[str, Any]:
         "organization.name": doc["organization"]["name"],
     }
     for part in fmt.narrative:
-        node: Any = doc["narrative"]
-        for key in part.path.split("."):
-            node = node.get(key) if isinstance(node, dict) else None
+        node = get_path(doc["narrative"], part.path)
         if part.has_amount and isinstance(node, dict):
             flat[part.ref] = node.get("text")
             flat[f"{part.ref}.amount_yuan"] = node.get("amount_yuan")

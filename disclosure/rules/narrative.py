@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..formats import Requirement
-from ..interchange import get_path
+from ..interchange import get_path, narrative_text
 from ..parsing.labels import cn_number
 from .engine import Context, Severity, known, rule
 
@@ -14,10 +14,7 @@ EMPTY_WORDS = {"无", "无。", "暂无", "暂无。", "没有", "没有。", "/
 
 
 def part_text(ctx: Context, path: str) -> str:
-    node = get_path(ctx.doc["narrative"], path)
-    if isinstance(node, dict):  # the processing-fee item
-        return (node.get("text") or "").strip()
-    return (node or "").strip()
+    return narrative_text(ctx.doc, path)
 
 
 @rule("narrative.required", Severity.ERROR)
