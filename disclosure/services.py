@@ -140,6 +140,13 @@ def _organization_for(data: dict, actor: User | None) -> Organization:
     return org
 
 
+def _active_values(table: reg.SubTable, cells: dict) -> dict[str, Any]:
+    """A table-二 row's document cells as model field values (amounts as decimals)."""
+    return {
+        c.code: parse_amount(cells[c.code]) if c.kind == reg.CellKind.AMOUNT else cells[c.code] for c in table.columns
+    }
+
+
 def _write_content(report: Report, doc: dict) -> None:
     """Replace the report's tables and narrative with the document's."""
     fmt = report.spec
@@ -150,11 +157,7 @@ def _write_content(report: Report, doc: dict) -> None:
     active = []
     for table in fmt.active_disclosure:
         for row in table.rows:
-            cells = doc["active_disclosure"][table.code][row.code]
-            values = {
-                c.code: parse_amount(cells[c.code]) if c.kind == reg.CellKind.AMOUNT else cells[c.code]
-                for c in table.columns
-            }
+            values = _active_values(table, doc["active_disclosure"][table.code][row.code])
             active.append(ActiveDisclosureRow(report=report, subtable=table.code, row=row.code, **values))
     ActiveDisclosureRow.objects.bulk_create(active)
     ApplicationRow.objects.bulk_create(
@@ -163,13 +166,10 @@ def _write_content(report: Report, doc: dict) -> None:
     ReviewRow.objects.bulk_create(
         ReviewRow(report=report, block=block.code, **doc["reviews"][block.code]) for block in fmt.reviews_blocks
     )
-    parts = []
-    for part in fmt.narrative:
-        node: Any = doc["narrative"]
-        for key in part.path.split("."):
-            node = node[key]
-        parts.append(NarrativePart(report=report, path=part.path, text=node["text"] if part.has_amount else node))
-    NarrativePart.objects.bulk_create(parts)
+    flat = flatten(doc)
+    NarrativePart.objects.bulk_create(
+        NarrativePart(report=report, path=part.path, text=flat.get(part.ref) or "") for part in fmt.narrative
+    )
 
 
 def _apply_header_from_doc(report: Report, doc: dict) -> None:
@@ -409,12 +409,8 @@ def _write_changed(report: Report, old: dict, new: dict) -> None:
                 new["active_disclosure"][table.code][row.code],
             )
             if before != after:
-                values = {
-                    c.code: parse_amount(after[c.code]) if c.kind == reg.CellKind.AMOUNT else after[c.code]
-                    for c in table.columns
-                }
                 ActiveDisclosureRow.objects.update_or_create(
-                    report=report, subtable=table.code, row=row.code, defaults=values
+                    report=report, subtable=table.code, row=row.code, defaults=_active_values(table, after)
                 )
     for row in fmt.applications_rows:
         if old["applications"][row.code] != new["applications"][row.code]:
