@@ -299,7 +299,19 @@ class Membership(models.Model):
         return f"{self.user} · {self.organization} · {self.get_role_display()}"
 
 
-class AuditEvent(models.Model):
+class WriteOnce(models.Model):
+    """A record of what happened: written once, never changed."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError(f"{type(self).__name__} rows are written once and never changed.")
+        super().save(*args, **kwargs)
+
+
+class AuditEvent(WriteOnce):
     """Append-only record of every write (who, when, what: old → new)."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -317,16 +329,11 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
 
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None:
-            raise ValueError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
 
 
-class Revision(models.Model):
+class Revision(WriteOnce):
     """A frozen snapshot (interchange JSON) taken at each submission and publication."""
 
     class Event(models.TextChoices):
@@ -352,13 +359,8 @@ class Revision(models.Model):
     def __str__(self) -> str:
         return f"{self.report} 第{self.number}稿"
 
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None:
-            raise ValueError("Revisions are frozen.")
-        super().save(*args, **kwargs)
 
-
-class Publication(models.Model):
+class Publication(WriteOnce):
     """A published revision: its official PDF and JSON, rendered once, never changed."""
 
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="publications")
@@ -381,11 +383,6 @@ class Publication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} r{self.number}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None:
-            raise ValueError("Publications never change.")
-        super().save(*args, **kwargs)
 
 
 class Comment(models.Model):
