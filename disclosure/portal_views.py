@@ -19,6 +19,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
+from . import formats as reg
 from . import portal
 from .downloads import disposition
 from .models import Organization, Publication
@@ -236,9 +237,7 @@ def year_zip(request: HttpRequest, year: int) -> HttpResponse:
     response = cached or StreamingHttpResponse(_year_zip(list(publications), year), content_type="application/zip")
     response["ETag"] = etag
     response["Cache-Control"] = LATEST
-    response["Content-Disposition"] = disposition(
-        True, f"{year}年政府信息公开工作年度报告数据.zip", f"reports-{year}.zip"
-    )
+    response["Content-Disposition"] = disposition(True, f"{year}年{reg.REPORT_NAME}数据.zip", f"reports-{year}.zip")
     return response
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import permissions, services, workflow
 from .calendar import current_report_year, deadline
 from .downloads import DOCX, XLSX, disposition
-from .formats import FIRST_YEAR
+from .formats import FIRST_YEAR, REPORT_NAME
 from .models import AuditEvent, Comment, Organization, Report, Revision
 from .navigation import safe_next
 from .pdf.presentation import report_context
@@ -262,7 +262,7 @@ def export_report_file(request: HttpRequest, org_code: str, year: int, ext: str)
         response = HttpResponse(export_report_xlsx(doc), content_type=XLSX)
     else:
         response = HttpResponse(export_report_docx(doc), content_type=DOCX)
-    name = f"{report.organization_name}{year}年政府信息公开工作年度报告.{ext}"
+    name = f"{services.default_title(report.organization_name, year)}.{ext}"
     response["Content-Disposition"] = disposition(True, name, f"{org_code}-{year}.{ext}")
     return response
 
@@ -279,7 +279,7 @@ def export_jurisdiction(request: HttpRequest) -> HttpResponse:
     if not scope:
         raise Http404("没有需要您审核或督办的机关。")
     orgs = [o for o in permissions.tree_order(Organization.objects.filter(pk__in=scope)) if o.pk in scope]
-    data = jurisdiction_xlsx(year, jurisdiction_rows(orgs, year), title=f"{year}年度政府信息公开工作年度报告数据")
+    data = jurisdiction_xlsx(year, jurisdiction_rows(orgs, year), title=f"{year}年度{REPORT_NAME}数据")
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = disposition(True, f"{year}年度报告数据汇总.xlsx", f"reports-{year}.xlsx")
     return response

@@ -94,7 +94,7 @@ def diff_documents(old: dict | None, new: dict) -> dict[str, list[Any]]:
 
 
 def default_title(organization_name: str, year: int) -> str:
-    return f"{organization_name}{year}年政府信息公开工作年度报告"
+    return f"{organization_name}{year}年{reg.REPORT_NAME}"
 
 
 def _ensure_storable(doc: dict) -> None:

@@ -6,6 +6,7 @@ revision means adding its module to ``FORMATS``.
 
 from .base import (
     DEFAULT_PROCUREMENT_UNIT,
+    REPORT_NAME,
     Block,
     CellKind,
     CellSpec,
@@ -80,6 +81,7 @@ __all__ = [
     "CellSpec",
     "Column",
     "DEFAULT_PROCUREMENT_UNIT",
+    "REPORT_NAME",
     "FIRST_YEAR",
     "FORMATS",
     "Format",

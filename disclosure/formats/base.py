@@ -112,6 +112,8 @@ class CellSpec:
     column_label: str
 
 
+# What the statute calls the document, in titles and file names.
+REPORT_NAME = "政府信息公开工作年度报告"
 # Labels of the refs every format's documents have besides the statutory
 # cells and parts (spec §7).
 HEADER_LABELS = {"title": "标题", "issued_on": "成文日期", "organization.name": "署名机关"}

@@ -247,7 +247,7 @@ def export_report_docx(doc: dict) -> bytes:
     core.title = doc["title"] or ""
     core.author = doc["organization"]["name"]
     narrative = doc["narrative"]
-    title = doc["title"] or f"{doc['organization']['name']}{doc['year']}年政府信息公开工作年度报告"
+    title = doc["title"] or f"{doc['organization']['name']}{doc['year']}年{reg.REPORT_NAME}"
     _para(document, title, "Title", TITLE_FONT)
     for text in _texts(narrative.get("preamble")):
         _para(document, text)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from disclosure.formats import REPORT_NAME
 from disclosure.models import Organization
 from disclosure.office import jurisdiction_xlsx
 from disclosure.permissions import tree_order
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         if root is None:
             raise CommandError(f"没有找到机关“{options['org_code']}”。")
         rows = jurisdiction_rows(tree_order([root]), options["year"])
-        title = f"{root.name}及所属机关{options['year']}年度政府信息公开工作年度报告数据"
+        title = f"{root.name}及所属机关{options['year']}年度{REPORT_NAME}数据"
         Path(options["output"]).write_bytes(jurisdiction_xlsx(options["year"], rows, title=title))
         done = sum(1 for r in rows if r.document is not None)
         self.stdout.write(f"已导出：{options['output']}（{len(rows)}个机关，{done}份报告）")

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from disclosure.calendar import current_report_year, deadline
+from disclosure.formats import REPORT_NAME
 from disclosure.models import Membership, Organization, Report
 from disclosure.services import record_event
 
@@ -43,9 +44,9 @@ class Command(BaseCommand):
             )
             when = f"还有{days_left}天" if days_left >= 0 else f"已逾期{-days_left}天"
             state = "尚未创建" if report is None else f"状态为“{report.get_status_display()}”"
-            subject = f"【截止提醒】{org.name}{year}年度政府信息公开工作年度报告"
+            subject = f"【截止提醒】{org.name}{year}年度{REPORT_NAME}"
             body = (
-                f"{org.name}{year}年度政府信息公开工作年度报告{state}。\n"
+                f"{org.name}{year}年度{REPORT_NAME}{state}。\n"
                 f"截止日期为{due:%Y年%m月%d日}，{when}。请尽快完成填报并提交审核。\n"
             )
             messages += [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in emails]
