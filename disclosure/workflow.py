@@ -19,10 +19,11 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 
-from . import notifications, portal, selectors
+from . import notifications, selectors
 from .interchange import dumps
 from .models import Membership, Publication, Report, Revision
 from .permissions import roles_for
+from .portal import published as portal
 from .rules import Finding, Severity
 from .selectors import check_report, export_report
 from .services import User, add_comment, record_event, valid_anchor

@@ -21,7 +21,13 @@ WHITENOISE_USE_FINDERS = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # The live server of the browser tests shares the test connection between threads.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# One test database per run, so two pytest runs on one machine do not share it.
+_RUN = os.environ.get("TEST_RUN_ID", str(os.getpid()))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not memory: the browser tests' live server threads then get
     # connections of their own instead of sharing the test's.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / "test.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / f"test-{_RUN}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_reportsite_{_RUN}"}  # noqa: F405
+# Jobs run in-process unless a test starts a real worker (tests/test_jobs_worker.py).
+CELERY_TASK_ALWAYS_EAGER = True

@@ -7,8 +7,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("workspace/", include("disclosure.urls")),
-    path("review/", include("disclosure.urls_review")),
-    path("", include("disclosure.urls_portal")),
+    path("workspace/", include("disclosure.workspace.urls")),
+    path("review/", include("disclosure.review.urls")),
+    path("", include("disclosure.portal.urls")),
     path("", RedirectView.as_view(pattern_name="portal:list", permanent=False)),
 ]

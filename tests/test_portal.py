@@ -9,9 +9,9 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from disclosure import portal
 from disclosure.interchange import dumps
 from disclosure.models import Report
+from disclosure.portal import published as portal
 from disclosure.services import import_document, save_edits
 from disclosure.workflow import Action, publish_imported, transition
 

@@ -110,7 +110,7 @@ def test_it_creates_this_years_report_in_one_click_and_carries_last_year_over(ow
 
     last = balanced_document("2021", year=2025, org_code="test-org")
     import_document(last, status=Report.Status.PUBLISHED)
-    monkeypatch.setattr("disclosure.views.timezone.localdate", lambda: dt.date(2026, 11, 23))
+    monkeypatch.setattr("disclosure.workspace.views.timezone.localdate", lambda: dt.date(2026, 11, 23))
 
     response = owner.post(reverse("workspace:create", args=["test-org"]))
 

@@ -21,7 +21,7 @@ SEEDS = Path(__file__).resolve().parent / "parse_fixtures"
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path
-    monkeypatch.setattr("disclosure.views.timezone.localdate", lambda: dt.date(2026, 11, 23))
+    monkeypatch.setattr("disclosure.workspace.imports.timezone.localdate", lambda: dt.date(2026, 11, 23))
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from . import portal_views
-from .converters import register_choice
+from ..converters import register_choice
+from . import views as portal_views
 
 register_choice("ext", "pdf", "json", "csv")
 

@@ -1,16 +1,16 @@
 from django.urls import path
 
-from . import views
+from . import imports, views
 
 app_name = "workspace"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("<slug:org_code>/new/", views.create, name="create"),
-    path("<slug:org_code>/import/", views.upload, name="upload"),
-    path("<slug:org_code>/import/<uuid:pk>/", views.pending_import, name="pending"),
-    path("<slug:org_code>/import/<uuid:pk>/confirm/", views.confirm_import, name="confirm_import"),
-    path("<slug:org_code>/import/<uuid:pk>/discard/", views.discard_import, name="discard_import"),
+    path("<slug:org_code>/import/", imports.upload, name="upload"),
+    path("<slug:org_code>/import/<uuid:pk>/", imports.pending_import, name="pending"),
+    path("<slug:org_code>/import/<uuid:pk>/confirm/", imports.confirm_import, name="confirm_import"),
+    path("<slug:org_code>/import/<uuid:pk>/discard/", imports.discard_import, name="discard_import"),
     path("<slug:org_code>/<int:year>/save/", views.autosave, name="autosave"),
     path("<slug:org_code>/<int:year>/no-applications/", views.no_applications, name="no_applications"),
     path("<slug:org_code>/<int:year>/explain/", views.explain, name="explain"),

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from . import formats as reg
-from .interchange import cell_value
-from .models import Organization, Publication, Report
-from .permissions import subtree_ids
-from .services import default_title
+from .. import formats as reg
+from ..interchange import cell_value
+from ..models import Organization, Publication, Report
+from ..permissions import subtree_ids
+from ..services import default_title
 
 # Cached per publication: what a download needs, and the rendered page. The
 # "newest version" entries carry the report's cache generation, which a

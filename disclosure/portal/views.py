@@ -19,12 +19,12 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from . import formats as reg
-from . import portal
-from .downloads import disposition
-from .models import Organization, Publication
-from .pdf.presentation import report_context
-from .services import default_title
+from .. import formats as reg
+from ..downloads import disposition
+from ..models import Organization, Publication
+from ..pdf.presentation import report_context
+from ..services import default_title
+from . import published as portal
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The newest version of a report changes when a correction is published.

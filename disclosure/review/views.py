@@ -15,15 +15,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import permissions, services, workflow
-from .calendar import current_report_year, deadline
-from .downloads import DOCX, XLSX, disposition
-from .formats import FIRST_YEAR, REPORT_NAME
-from .models import AuditEvent, Comment, Organization, Report, Revision
-from .navigation import safe_next
-from .pdf.presentation import report_context
-from .rules import Severity
-from .selectors import anchor_label, check_report, comment_threads, export_report, jurisdiction_rows, report_queryset
+from .. import permissions, services, workflow
+from ..calendar import current_report_year, deadline
+from ..downloads import DOCX, XLSX, disposition
+from ..formats import FIRST_YEAR, REPORT_NAME
+from ..models import AuditEvent, Comment, Organization, Report, Revision
+from ..navigation import safe_next
+from ..pdf.presentation import report_context
+from ..rules import Severity
+from ..selectors import anchor_label, check_report, comment_threads, export_report, jurisdiction_rows, report_queryset
 
 STATUS_LABELS = dict(Report.Status.choices)
 
@@ -254,7 +254,7 @@ def diff(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
 @require_GET
 def export_report_file(request: HttpRequest, org_code: str, year: int, ext: str) -> HttpResponse:
     """The report's tables as Excel, or the whole report as Word, for its reviewers and clerks."""
-    from .office import export_report_docx, export_report_xlsx
+    from ..office import export_report_docx, export_report_xlsx
 
     report, _roles = permissions.visible_report(request.user, org_code, year)
     doc = export_report(report)
@@ -271,7 +271,7 @@ def export_report_file(request: HttpRequest, org_code: str, year: int, ext: str)
 @require_GET
 def export_jurisdiction(request: HttpRequest) -> HttpResponse:
     """Every organization in the user's review scope for a year: one sheet per table, one row each."""
-    from .office import jurisdiction_xlsx
+    from ..office import jurisdiction_xlsx
 
     today = timezone.localdate()
     year = _year(request, today)

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from . import review_views
-from .converters import register_choice
+from ..converters import register_choice
+from . import views as review_views
 
 register_choice("office", "xlsx", "docx")
 

@@ -1,0 +1,1 @@
+"""The public portal: published reports, their files, open data and statistics."""

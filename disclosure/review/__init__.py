@@ -1,0 +1,1 @@
+"""Review: the reviewer's and supervisor's pages over the review workflow."""

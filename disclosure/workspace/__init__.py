@@ -1,0 +1,1 @@
+"""The clerk's workspace: dashboard, the step-by-step report, autosave, import."""
