@@ -111,26 +111,34 @@ def previous_document(report: Report) -> dict | None:
     return {**doc, "organization": {**doc["organization"], "code": report.organization.code}}
 
 
-# Events by which a person shapes a report's content (comments do not count).
-AUTHORING_EVENTS = (
-    "report.created",
-    "report.imported",
-    "report.saved",
-    "report.prefilled",
-    "report.explained",
-    "report.admin_edited",
-    "report.submit",
-)
 PUBLISHING_EVENTS = ("report.publish", "report.publish_imported")
+# Events on a report that do not shape its content. Everything else does, so a
+# new kind of write counts as authoring unless it changes only the status.
+COMMENT_PREFIX = "comment."
+
+
+def is_authoring(action: str, data: dict) -> bool:
+    """Whether an audit event on a report shaped its content (or submitted it).
+
+    Submitting counts; comments do not; a write whose recorded changes touch
+    only ``status`` (a workflow step) does not; any other event does.
+    """
+    if action == "report.submit":
+        return True
+    if action.startswith(COMMENT_PREFIX) or action in PUBLISHING_EVENTS:
+        return False
+    changes = data.get("changes") if isinstance(data, dict) else None
+    return not (isinstance(changes, dict) and changes and set(changes) <= {"status"})
 
 
 def authors(report: Report) -> set[int]:
     """Ids of the people who wrote or submitted the report since it was last published."""
-    events = report.audit_events.filter(action__in=AUTHORING_EVENTS, actor__isnull=False)
+    events = report.audit_events.filter(actor__isnull=False)
     published = report.audit_events.filter(action__in=PUBLISHING_EVENTS).order_by("-id").first()
     if published is not None:
         events = events.filter(id__gt=published.id)
-    return set(events.values_list("actor_id", flat=True))
+    rows = events.values_list("actor_id", "action", "data")
+    return {actor for actor, action, data in rows if is_authoring(action, data)}
 
 
 def check_report(report: Report, doc: dict | None = None) -> list[Finding]:

@@ -1,0 +1,131 @@
+"""Issue 12: four eyes over every authoring write, the admin outside drafts,
+spreadsheet-safe exports, hostile query strings, private caching, error pages."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from disclosure import selectors
+from disclosure.models import AuditEvent, Membership, Report
+from disclosure.services import (
+    create_report,
+    explain_finding,
+    finish_admin_edit,
+    import_document,
+    prefill_from_previous,
+    record_event,
+    save_edits,
+)
+from disclosure.workflow import Action, TransitionRefused, allowed_actions, publish_imported, transition
+
+from .factories import balanced_document
+
+pytestmark = pytest.mark.django_db
+
+
+# -- 5. one definition of "authored" ---------------------------------------------------------
+
+
+def _no_applications(world, report, writer):
+    client = Client()
+    client.force_login(writer)
+    response = client.post(reverse("workspace:no_applications", args=["test-org", report.year]))
+    assert response.status_code == 302
+
+
+def _saved(world, report, writer):
+    save_edits(report, actor=writer, expected_version=None, narrative={"overview.platform": "新平台。"})
+
+
+def _prefilled(world, report, writer):
+    import_document(balanced_document("2019", year=2020))
+    report.application_rows.filter(row="carried_over").update(natural_person=None)
+    prefill_from_previous(report, actor=writer)
+
+
+def _imported(world, report, writer):
+    doc = balanced_document("2021", year=2021)
+    doc["narrative"]["overview"]["platform"] = "导入的文字。"
+    import_document(doc, actor=writer, replace=True)
+
+
+def _explained(world, report, writer):
+    explain_finding(report, "some.rule:cells", "本年度机构改革。", actor=writer)
+
+
+def _admin_edited(world, report, writer):
+    old = selectors.export_report(report)
+    report.narrative_parts.filter(path="overview.platform").update(text="管理员改的。")
+    finish_admin_edit(report, old, actor=writer)
+
+
+def _created(world, report, writer):
+    Report.objects.filter(pk=report.pk).delete()
+    create_report(world.office, 2021, actor=writer)
+
+
+def _new_kind_of_write(world, report, writer):
+    # A write added later that nobody remembered to list still counts.
+    record_event("report.bulk_filled", actor=writer, report=report, changes={"applications.x.y": [None, 1]})
+
+
+AUTHORING = {
+    "no_applications": _no_applications,
+    "saved": _saved,
+    "prefilled": _prefilled,
+    "imported": _imported,
+    "explained": _explained,
+    "admin_edited": _admin_edited,
+    "created": _created,
+    "new_kind_of_write": _new_kind_of_write,
+}
+
+
+@pytest.mark.parametrize("name", AUTHORING)
+def test_it_bars_self_approval_after_every_kind_of_authoring_write(world, report, name):
+    writer = world.users["owner_clerk"]
+    Membership.objects.create(user=writer, organization=world.office, role=Membership.Role.REVIEWER)
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    AUTHORING[name](world, report, writer)
+    assert AuditEvent.objects.filter(id__gt=last, actor=writer).exists(), "the action wrote nothing"
+    report = Report.objects.get(organization=world.office, year=2021)
+    assert writer.pk in selectors.authors(report), name
+    Report.objects.filter(pk=report.pk).update(status=Report.Status.SUBMITTED)
+    report.refresh_from_db()
+    assert Action.APPROVE not in allowed_actions(writer, report)
+    with pytest.raises(TransitionRefused) as refused:
+        transition(report, Action.APPROVE, actor=writer)
+    assert refused.value.code == "own_work"
+
+
+def test_it_lets_the_colleague_of_a_no_applications_clerk_submit_but_not_the_clerk_approve(world, report):
+    """The issue's walk: 无申请 by a clerk-reviewer, a colleague submits, the first may not approve."""
+    writer, colleague = world.users["owner_clerk"], world.users["sibling_clerk"]
+    Membership.objects.create(user=writer, organization=world.office, role=Membership.Role.REVIEWER)
+    Membership.objects.create(user=colleague, organization=world.office, role=Membership.Role.CLERK)
+    _no_applications(world, report, writer)
+    event = AuditEvent.objects.get(action="report.no_applications")
+    assert len(event.data["changes"]) > 50
+    Report.objects.filter(pk=report.pk).update(status=Report.Status.SUBMITTED)
+    record_event("report.submit", actor=colleague, report=report, changes={"status": ["draft", "submitted"]})
+    report.refresh_from_db()
+    assert selectors.authors(report) == {writer.pk, colleague.pk}
+    with pytest.raises(TransitionRefused):
+        transition(report, Action.APPROVE, actor=writer)
+
+
+def test_it_does_not_count_comments_or_workflow_steps_as_authoring(world, report):
+    reviewer = world.users["office_reviewer"]
+    record_event("comment.added", actor=reviewer, report=report, comment=1, anchor="report", body="请核对。")
+    record_event("report.return", actor=reviewer, report=report, changes={"status": ["submitted", "returned"]})
+    assert reviewer.pk not in selectors.authors(report)
+
+
+def test_it_forgets_authors_before_the_last_publication(world):
+    writer = world.users["owner_clerk"]
+    report = import_document(balanced_document("2021", year=2021), status=Report.Status.PUBLISHED, actor=writer).report
+    assert writer.pk in selectors.authors(report)
+    publish_imported(report)
+    assert writer.pk not in selectors.authors(report)
