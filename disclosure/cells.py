@@ -8,31 +8,52 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
+from . import formats as reg
 from .formats import CellKind
 from .interchange import MAX_AMOUNT_PLACES, decimal_places
+from .text import excerpt
 
 FULL_WIDTH = str.maketrans("０１２３４５６７８９．－＋，", "0123456789.-+,")
 # What the database columns hold (PostgreSQL integer; numeric(20, 6)).
 MAX_COUNT = 2_147_483_647
 MAX_AMOUNT = Decimal("99999999999999")
+
+
+def _largest_total_weight() -> int:
+    """How many typed cells the largest computed total adds up (nested totals expanded)."""
+    largest = 1
+    for fmt in reg.FORMATS.values():
+        weight: dict[str, int] = {}
+        for target, parts in fmt.totals:  # parts come before their totals
+            weight[target] = sum(weight.get(part, 1) for part in parts)
+        largest = max(largest, *weight.values())
+    return largest
+
+
+# One typed count, bounded so that every total derived from it still fits
+# the integer column even when all its parts hold the largest value.
+MAX_CELL_COUNT = MAX_COUNT // _largest_total_weight()
 BLANK_MARKS = {"", "/", "／", "-", "—", "－", "不适用"}
-INTEGER = re.compile(r"^[+-]?\d+$")
-DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# ASCII digits only: \d would take Arabic-Indic or Devanagari digits as numbers.
+INTEGER = re.compile(r"^[+-]?[0-9]+$")
+DECIMAL = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 
 
 class CellInputError(ValueError):
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, params: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.params = params or {}
 
 
 def normalize(text: str) -> str:
     text = str(text).translate(FULL_WIDTH).strip()
     text = text.replace("−", "-")
     # Thousands separators and inner spaces from spreadsheets: 1,234 / 1 234
-    return re.sub(r"(?<=\d)[,\s](?=\d{3}\b)", "", text).replace(" ", "")
+    return re.sub(r"(?<=[0-9])[,\s](?=[0-9]{3}\b)", "", text, flags=re.ASCII).replace(" ", "")
 
 
 def parse_cell(text: str | None, kind: CellKind) -> int | str | None:
@@ -44,22 +65,27 @@ def parse_cell(text: str | None, kind: CellKind) -> int | str | None:
         return None
     if kind == CellKind.AMOUNT:
         if not DECIMAL.match(value):
-            raise CellInputError(f"“{text}”不是金额，请填写数字，如 12.5000。", "not_a_number")
+            raise CellInputError(
+                f"“{excerpt(text)}”不是金额，请填写数字，如 12.5000。", "not_a_number", {"value": excerpt(text)}
+            )
         amount = Decimal(value)
         if amount < 0:
             raise CellInputError("金额不能为负数。", "negative")
         if decimal_places(amount) > MAX_AMOUNT_PLACES:
             raise CellInputError(f"金额最多保留{MAX_AMOUNT_PLACES}位小数。", "too_precise")
         if amount > MAX_AMOUNT:
-            raise CellInputError("金额过大，请核对单位。", "too_large")
+            raise CellInputError("金额过大，请核对单位。", "too_large", {"max": str(MAX_AMOUNT)})
         return str(amount)
     if not INTEGER.match(value):
         if DECIMAL.match(value):
-            raise CellInputError(f"“{text}”不是整数，件数须为整数。", "not_integer")
-        raise CellInputError(f"“{text}”不是数字，请填写整数。", "not_a_number")
-    number = int(value)
-    if abs(number) > MAX_COUNT:
-        raise CellInputError("数值过大，请核对。", "too_large")
+            raise CellInputError(f"“{excerpt(text)}”不是整数，件数须为整数。", "not_integer", {"value": excerpt(text)})
+        raise CellInputError(f"“{excerpt(text)}”不是数字，请填写整数。", "not_a_number", {"value": excerpt(text)})
+    if len(value.lstrip("+-").lstrip("0")) > len(str(MAX_CELL_COUNT)):
+        number = MAX_CELL_COUNT + 1  # no int() of a thousand digits
+    else:
+        number = int(value)
+    if abs(number) > MAX_CELL_COUNT:
+        raise CellInputError(f"数值过大（单项不超过{MAX_CELL_COUNT}），请核对。", "too_large", {"max": MAX_CELL_COUNT})
     if number < 0 and kind != CellKind.SIGNED:
         raise CellInputError("件数不能为负数。", "negative")
     return number

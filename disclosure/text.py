@@ -6,6 +6,7 @@ they are refused at the edge with one Chinese message instead of a 500.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 BAD_TEXT_MESSAGE = "内容含有无法保存的控制字符或无效字符，请删除后重试。"
@@ -31,3 +32,25 @@ def has_bad_text(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(has_bad_text(v) for v in value)
     return False
+
+
+def excerpt(value: Any, limit: int = 20) -> str:
+    """The start of a value, for echoing it in a message (a 1 MB paste is not repeated whole)."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# Spreadsheets run a cell that starts with these as a formula (OWASP: CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A signed number written as text ("-3", "12.5000") stays a number.
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+def is_formula_like(value: Any) -> bool:
+    """True for text a spreadsheet would read as a formula; numbers never are."""
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not PLAIN_NUMBER.fullmatch(value)
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A value for a CSV or spreadsheet cell: formula-like text gets a leading ', the rest is unchanged."""
+    return "'" + value if is_formula_like(value) else value
