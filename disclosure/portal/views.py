@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.storage import FileSystemStorage, Storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -25,6 +26,8 @@ from ..models import Organization, Publication
 from ..pdf.presentation import report_context
 from ..services import default_title
 from . import published as portal
+
+logger = logging.getLogger(__name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The newest version of a report changes when a correction is published.
@@ -87,8 +90,11 @@ def _meta(org_code: str, year: int, number: int | None = None) -> dict:
             "org_code": org_code,
             "year": year,
             "name": pub.revision.document["organization"]["name"],
-            "pdf": pub.pdf.path,
-            "data": pub.data.path,
+            # Storage names, never local paths: the entry is shared by every
+            # node through the cache, and each node opens the file through
+            # its own storage (a shared volume or an object store).
+            "pdf": pub.pdf.name,
+            "data": pub.data.name,
             "pdf_sha256": pub.pdf_sha256,
             "data_sha256": pub.data_sha256,
             "published": pub.published_at.timestamp(),
@@ -135,6 +141,40 @@ def _filename(meta: dict, ext: str, numbered: bool) -> str:
     return f"{default_title(meta['name'], meta['year'])}{suffix}.{ext}"
 
 
+def _storage() -> Storage:
+    """Where publications are stored (``STORAGES["default"]`` unless the field says otherwise)."""
+    return Publication._meta.get_field("pdf").storage
+
+
+def unavailable(request: HttpRequest, missing: list[str], what: str) -> HttpResponse:
+    """A stored file that should be there is not: say so plainly, never a traceback."""
+    logger.error("Stored publication file missing for %s: %s", what, ", ".join(missing))
+    response = render(request, "503.html", {"path": request.path}, status=503)
+    response["Cache-Control"] = "no-store"
+    response["Retry-After"] = "3600"
+    return response
+
+
+def _file_response(request: HttpRequest, meta: dict, ext: str) -> HttpResponse:
+    name = meta["pdf"] if ext == "pdf" else meta["data"]
+    storage = _storage()
+    accel = getattr(settings, "PUBLISHED_FILES_ACCEL_PREFIX", "")
+    if accel and isinstance(storage, FileSystemStorage):
+        # The front web server (nginx) sends the bytes from the same volume;
+        # we only decide and label. A stat, so a lost file is our 503, not nginx's 404.
+        if not storage.exists(name):
+            return unavailable(request, [name], request.path)
+        response = HttpResponse(content_type=CONTENT_TYPES[ext])
+        response["X-Accel-Redirect"] = accel.rstrip("/") + "/" + name
+        return response
+    # Any other storage (an object store): the bytes stream through Django.
+    try:
+        stored = storage.open(name, "rb")
+    except FileNotFoundError:
+        return unavailable(request, [name], request.path)
+    return FileResponse(stored, content_type=CONTENT_TYPES[ext])
+
+
 def _download(request: HttpRequest, meta: dict, ext: str, numbered: bool) -> HttpResponse:
     if ext == "csv":
         etag = hashlib.sha256(f"{meta['data_sha256']}:csv".encode()).hexdigest()
@@ -147,14 +187,9 @@ def _download(request: HttpRequest, meta: dict, ext: str, numbered: bool) -> Htt
     elif ext == "csv":
         response = HttpResponse(_report_csv(meta), content_type=CONTENT_TYPES["csv"])
     else:
-        path = meta["pdf"] if ext == "pdf" else meta["data"]
-        accel = getattr(settings, "PUBLISHED_FILES_ACCEL_PREFIX", "")
-        if accel:
-            # The front web server (nginx) sends the bytes; we only decide and label.
-            response = HttpResponse(content_type=CONTENT_TYPES[ext])
-            response["X-Accel-Redirect"] = accel.rstrip("/") + "/" + str(Path(path).relative_to(settings.MEDIA_ROOT))
-        else:
-            response = FileResponse(open(path, "rb"), content_type=CONTENT_TYPES[ext])  # noqa: SIM115
+        response = _file_response(request, meta, ext)
+        if response.status_code != 200:
+            return response
     response["ETag"] = etag
     response["Last-Modified"] = http_date(meta["published"])
     response["Cache-Control"] = IMMUTABLE if numbered else LATEST
@@ -234,7 +269,16 @@ def year_zip(request: HttpRequest, year: int) -> HttpResponse:
         raise Http404("该年度没有已发布的报告。")
     etag = '"' + hashlib.sha256("".join(hashes).encode()).hexdigest() + '"'
     cached = get_conditional_response(request, etag=etag)
-    response = cached or StreamingHttpResponse(_year_zip(list(publications), year), content_type="application/zip")
+    if cached is not None:
+        response = cached
+    else:
+        publications = list(publications)
+        # Checked before the first byte: once streaming, a missing file could only cut the zip short.
+        storage = _storage()
+        missing = [p.data.name for p in publications if not storage.exists(p.data.name)]
+        if missing:
+            return unavailable(request, missing, request.path)
+        response = StreamingHttpResponse(_year_zip(publications, year), content_type="application/zip")
     response["ETag"] = etag
     response["Cache-Control"] = LATEST
     response["Content-Disposition"] = disposition(True, f"{year}年{reg.REPORT_NAME}数据.zip", f"reports-{year}.zip")
