@@ -3,6 +3,10 @@ spreadsheet-safe exports, hostile query strings, private caching, error pages.""
 
 from __future__ import annotations
 
+import csv
+import io
+import zipfile
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -129,3 +133,57 @@ def test_it_forgets_authors_before_the_last_publication(world):
     assert writer.pk in selectors.authors(report)
     publish_imported(report)
     assert writer.pk not in selectors.authors(report)
+
+
+# -- 7. spreadsheet formulas in exports ------------------------------------------------------
+
+EVIL_NAME = '=HYPERLINK("http://evil.example/","点此")'
+
+
+def _published_evil(world):
+    doc = balanced_document("2021", year=2021)
+    doc["organization"]["name"] = EVIL_NAME
+    doc["title"] = "@SUM(1+1)"
+    doc["narrative"]["overview"]["platform"] = "+cmd|' /C calc'!A0"
+    report = import_document(doc, status=Report.Status.PUBLISHED).report
+    publish_imported(report)
+    return report
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def test_it_quotes_formula_text_in_the_open_data_csv_and_keeps_numbers(world):
+    _published_evil(world)
+    client = Client()
+    rows = _csv_rows(client.get("/reports/test-org/2021.csv").content.decode("utf-8"))
+    names = {row[1] for row in rows[1:]}
+    assert names == {"'" + EVIL_NAME}
+    values = [row[-1] for row in rows[1:] if row[-1]]
+    assert values and all(not v.startswith(("=", "+", "-", "@", "'")) for v in values)
+    assert any(v.isdigit() for v in values)
+
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get("/data/2021.zip").streaming_content)))
+    cells = next(name for name in archive.namelist() if name.endswith("cells.csv"))
+    rows = _csv_rows(archive.read(cells).decode("utf-8"))
+    assert {row[1] for row in rows[1:]} == {"'" + EVIL_NAME}
+
+
+def test_it_writes_formula_like_text_into_excel_as_text_that_reads_back_unchanged(world):
+    from openpyxl import load_workbook
+
+    from disclosure.office import export_report_xlsx, jurisdiction_xlsx, read_report_xlsx
+    from disclosure.office.xlsx import JurisdictionRow
+
+    report = _published_evil(world)
+    doc = selectors.export_report(report)
+    data = export_report_xlsx(doc)
+    book = load_workbook(io.BytesIO(data))
+    formulas = [c.value for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == []
+    assert read_report_xlsx(data)["organization"]["name"] == EVIL_NAME
+    book = load_workbook(io.BytesIO(jurisdiction_xlsx(2021, [JurisdictionRow(EVIL_NAME, "test-org", "已发布", doc)])))
+    assert [c for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"] == []
+    named = [c for ws in book for row in ws.iter_rows() for c in row if c.value == EVIL_NAME]
+    assert named and all(c.quotePrefix for c in named)

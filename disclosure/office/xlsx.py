@@ -39,6 +39,7 @@ from ..interchange import (
 from ..layout import Grid, GridCell, grids
 from ..parsing.files import open_workbook, read_bytes
 from ..parsing.report import derive_org_code, org_kind
+from ..text import is_formula_like
 
 REF_PREFIX = "ref_"
 META_PREFIX = "meta_"
@@ -86,6 +87,17 @@ def _excel_amount(text: str | None) -> float | str | None:
     return as_float if Decimal(repr(as_float)) == value else text
 
 
+def _keep_text(target: Any) -> None:
+    """Text typed by an office is never a formula: "=HYPERLINK(…)" stays text.
+
+    Stored as a string with Excel's own quote prefix, so the value reads back
+    unchanged and Excel does not turn it into a formula when it is edited.
+    """
+    if is_formula_like(target.value):
+        target.data_type = "s"
+        target.quotePrefix = True
+
+
 def _cell_value(doc: dict | None, fmt: Format, cell: GridCell) -> Any:
     if doc is None:
         return None
@@ -114,6 +126,7 @@ def _write_grid(workbook: Workbook, fmt: Format, grid: Grid, doc: dict | None, s
     sheet["A1"].alignment = CENTER
     sheet.merge_cells(f"A2:{last}2")
     sheet["A2"] = subtitle
+    _keep_text(sheet["A2"])
     sheet["A2"].font = Font(name=FONT_NAME, size=11)
     sheet["A2"].alignment = LEFT
     coords: dict[str, str] = {}
@@ -200,8 +213,8 @@ def _write_info(workbook: Workbook, fmt: Format, doc: dict | None) -> None:
         sheet.cell(row=i, column=1, value=label).font = Font(name=FONT_NAME, size=11, bold=True)
         target = sheet.cell(row=i, column=2, value=value if value not in ("",) else None)
         if isinstance(value, str) and value:
-            # Text typed by an office is never a formula ("=HYPERLINK(…)" stays text).
-            target.data_type = "s"
+            target.data_type = "s"  # years, codes and dates stay text
+        _keep_text(target)
         target.font = Font(name=FONT_NAME, size=11)
         target.alignment = Alignment(wrap_text=True, vertical="top")
         target.number_format = "@"  # text: years, codes and dates stay as typed
@@ -448,8 +461,7 @@ def jurisdiction_xlsx(year: int, rows: list[JurisdictionRow], *, title: str = ""
         sheet.row_dimensions[refs_row].hidden = True  # machine-readable cell refs
         for i, row in enumerate(rows, refs_row + 1):
             sheet.cell(row=i, column=1, value=row.code)
-            name_cell = sheet.cell(row=i, column=2, value=row.name)
-            name_cell.data_type = "s"
+            _keep_text(sheet.cell(row=i, column=2, value=row.name))
             sheet.cell(row=i, column=3, value=row.status)
             for j, (_levels, _ref, spec) in enumerate(columns):
                 value = cell_value(row.document, spec) if row.document is not None else None

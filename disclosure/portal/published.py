@@ -16,6 +16,7 @@ from ..interchange import cell_value
 from ..models import Organization, Publication, Report
 from ..permissions import subtree_ids
 from ..services import default_title
+from ..text import spreadsheet_safe
 
 # Cached per publication: what a download needs, and the rendered page. The
 # "newest version" entries carry the report's cache generation, which a
@@ -159,9 +160,10 @@ CSV_HEADER = [
 
 
 def csv_records(pub: Publication) -> Iterator[list]:
+    """The publication's CSV rows; text a spreadsheet would run as a formula is quoted."""
     doc = pub.revision.document
     for r in cell_rows(doc):
-        yield [
+        record = [
             doc["organization"]["code"],
             doc["organization"]["name"],
             doc["year"],
@@ -176,6 +178,7 @@ def csv_records(pub: Publication) -> Iterator[list]:
             r.column_label,
             "" if r.value is None else r.value,
         ]
+        yield [spreadsheet_safe(value) for value in record]
 
 
 def csv_chunks(publications: Iterable[Publication]) -> Iterator[str]:
