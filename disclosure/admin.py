@@ -1,6 +1,6 @@
 """Admin for organizations, memberships, reports (computed cells read-only)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from . import services
 from .models import (
@@ -44,6 +44,12 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "organization"]
 
 
+def content_editable(report: Report | None) -> bool:
+    """Report content changes in the admin only while it is a draft (or returned):
+    a submitted, approved or published report is corrected through the workflow."""
+    return report is None or report.status in services.EDITABLE_STATUSES
+
+
 class FixedRowsInline(admin.TabularInline):
     """Rows are fixed by the format registry: no adding or deleting."""
 
@@ -52,6 +58,9 @@ class FixedRowsInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return content_editable(obj) and super().has_change_permission(request, obj)
 
 
 class NarrativeInline(FixedRowsInline):
@@ -120,7 +129,19 @@ class ReportAdmin(admin.ModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             fields += ["organization", "year"]
+        if not content_editable(obj):
+            editable = [f.name for f in Report._meta.fields if f.editable and f.name != "id"]
+            fields += [name for name in editable if name not in fields]
         return fields
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, admin.utils.unquote(object_id))
+        if obj is not None and not content_editable(obj) and request.method == "GET":
+            messages.info(
+                request,
+                f"报告{obj.get_status_display()}，内容在此只读；如需更正，请由填报人通过“更正”或由审核人“退回修改”后修改。",
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="（七）总计")
     def outcome_total(self, obj):
@@ -138,6 +159,9 @@ class ReportAdmin(admin.ModelAdmin):
         return "\n".join(f"[{f.severity}] {f.message}" for f in found)
 
     def save_model(self, request, obj, form, change):
+        if obj.pk is not None and not content_editable(Report.objects.get(pk=obj.pk)):
+            # Every field is read-only then; nothing of the content may change here.
+            return
         if obj.pk is None:
             # New reports get their format and fixed rows from the service.
             report = services.create_report(obj.organization, obj.year, actor=request.user)
@@ -154,7 +178,10 @@ class ReportAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
+        # A locked report's inlines are read-only: saving them writes nothing.
         super().save_related(request, form, formsets, change)
+        if not hasattr(request, "_report_before"):
+            return  # a locked report: save_model wrote nothing either
         services.finish_admin_edit(form.instance, request._report_before, actor=request.user)
 
 

@@ -40,8 +40,8 @@ def test_it_shows_computed_cells_read_only(admin_client):
     assert "（七）总计" in page.text
 
 
-def test_it_rederives_totals_and_audits_an_admin_edit(admin_client):
-    report = import_document(balanced_document("2021")).report
+def _change_form_data(admin_client, report) -> dict:
+    """What the admin's change form posts back unchanged."""
     page = admin_client.get(f"/admin/disclosure/report/{report.pk}/change/")
     form = page.context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None}
@@ -63,6 +63,13 @@ def test_it_rederives_totals_and_audits_an_admin_edit(admin_client):
                 if name == "report":
                     value = report.pk
                 data[f"{fs.prefix}-{i}-{name}"] = "" if value is None else value
+    return data
+
+
+def test_it_rederives_totals_and_audits_an_admin_edit(admin_client):
+    report = import_document(balanced_document("2021")).report
+    page = admin_client.get(f"/admin/disclosure/report/{report.pk}/change/")
+    data = _change_form_data(admin_client, report)
     granted_index = next(
         i for i, f in enumerate(page.context["inline_admin_formsets"][2].formset.forms) if f.instance.row == "granted"
     )
@@ -95,3 +102,43 @@ def test_it_creates_a_report_with_its_rows_from_the_admin(admin_client, departme
     assert response.status_code == 302
     report = Report.objects.get()
     assert report.format == "2021" and report.application_rows.count() == 25
+
+
+@pytest.mark.parametrize("status", ["submitted", "approved", "published"])
+def test_it_keeps_report_content_read_only_in_the_admin_outside_drafts(admin_client, status):
+    """An approved report edited in the admin stayed approved and was published unreviewed."""
+    report = import_document(balanced_document("2021")).report
+    data = _change_form_data(admin_client, report)
+    page = admin_client.get(f"/admin/disclosure/report/{report.pk}/change/")
+    granted = next(
+        i for i, f in enumerate(page.context["inline_admin_formsets"][2].formset.forms) if f.instance.row == "granted"
+    )
+    data[f"application_rows-{granted}-natural_person"] = int(data[f"application_rows-{granted}-natural_person"]) + 4
+    data["title"] = "管理员改过的标题"
+    Report.objects.filter(pk=report.pk).update(status=status)
+    before = Report.objects.get(pk=report.pk)
+
+    page = admin_client.get(f"/admin/disclosure/report/{report.pk}/change/")
+    assert 'name="application_rows-0-natural_person"' not in page.text and 'name="title"' not in page.text
+    assert "只读" in page.text
+    response = admin_client.post(f"/admin/disclosure/report/{report.pk}/change/", data)
+
+    assert response.status_code == 302
+    after = Report.objects.get(pk=report.pk)
+    assert (after.status, after.version, after.title) == (status, before.version, before.title)
+    assert (
+        ApplicationRow.objects.get(report=report, row="granted").natural_person
+        == int(data[f"application_rows-{granted}-natural_person"]) - 4
+    )
+    assert not AuditEvent.objects.filter(action="report.admin_edited").exists()
+
+
+def test_it_refuses_an_admin_edit_service_call_on_a_submitted_report(admin_client):
+    from disclosure.selectors import export_report
+    from disclosure.services import NotEditable, finish_admin_edit
+
+    report = import_document(balanced_document("2021")).report
+    Report.objects.filter(pk=report.pk).update(status="approved")
+    with pytest.raises(NotEditable):
+        finish_admin_edit(report, export_report(report), actor=None)
+    assert not AuditEvent.objects.filter(action="report.admin_edited").exists()

@@ -263,8 +263,17 @@ def create_report(organization: Organization, year: int, *, actor: User | None =
 
 @transaction.atomic
 def finish_admin_edit(report: Report, old: dict, *, actor: User | None) -> Report:
-    """After an admin edit: re-derive computed cells, bump the version, audit it."""
+    """After an admin edit of a draft: re-derive computed cells, bump the version, audit it.
+
+    Submitted, approved and published reports change only through the
+    workflow; an edit of one raises NotEditable (and the caller's transaction
+    undoes what the admin form wrote).
+    """
+    from .editing import NotEditable
+
     report = Report.objects.select_for_update().get(pk=report.pk)
+    if report.status not in EDITABLE_STATUSES:
+        raise NotEditable(report)
     doc = derive_totals(export_report(report), overwrite=True)
     _ensure_storable(doc)
     _write_content(report, doc)
