@@ -171,3 +171,12 @@ def test_it_keeps_unpublished_reports_hidden_behind_nginx(nginx):
     import_document(balanced_document("2021", year=2021))
     assert get(https, "/reports/test-org/2021.pdf")[0] == 404
     assert get(https, "/reports/test-org/2021/")[0] == 404
+
+
+def test_it_keeps_the_several_nodes_example_in_step_with_the_single_node_one():
+    """nginx-cluster.conf is nginx.conf with an upstream of several nodes; nothing else differs."""
+    cluster = (EXAMPLE.parent / "nginx-cluster.conf").read_text()
+    single = EXAMPLE.read_text()
+    assert cluster[cluster.index("\nserver {") :] == single[single.index("\nserver {") :]
+    upstream = cluster[cluster.index("upstream reportsite_app {") : cluster.index("\nserver {")]
+    assert upstream.count("    server ") >= 2
