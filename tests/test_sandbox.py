@@ -6,13 +6,24 @@ a child that runs into one is stopped within a second or two.
 
 from __future__ import annotations
 
+import io
+import os
+import random
+import re
+import time
+import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from disclosure.interchange import InvalidDocument
+from disclosure.interchange import InvalidDocument, canonicalize
+from disclosure.office import export_report_xlsx
 from disclosure.parsing import parse_report
-from disclosure.parsing.sandbox import parse_untrusted
+from disclosure.parsing.sandbox import MB, Limits, parse_untrusted
+
+from .factories import seed
 
 FIXTURES = Path(__file__).resolve().parent / "parse_fixtures"
 
@@ -46,3 +57,181 @@ def test_it_returns_the_childs_invalid_document_with_code_and_params():
         direct.value.code,
         direct.value.params,
     )
+
+
+# -- hostile files --------------------------------------------------------------------------------
+
+# Low enough that a child that runs away is stopped within seconds, high enough for good files.
+TIGHT = Limits(memory_bytes=768 * MB, cpu_seconds=8, wall_seconds=15, output_bytes=5 * MB)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def refused_untrusted(data: bytes, filename: str, limits: Limits = TIGHT) -> InvalidDocument:
+    with pytest.raises(InvalidDocument) as exc:
+        parse_untrusted(data, filename=filename, limits=limits)
+    error = exc.value
+    assert error.code == "too_complex", (error.code, error.messages)
+    assert error.messages[0].startswith("文件过于复杂或已损坏，无法读取（") and CJK.search(error.messages[0])
+    return error
+
+
+def stream(data: bytes, entries: str = "", *, compress: bool = False) -> bytes:
+    if compress:
+        data, entries = zlib.compress(data), entries + " /Filter /FlateDecode"
+    return f"<< /Length {len(data)} {entries} >>\nstream\n".encode() + data + b"\nendstream"
+
+
+def raw_pdf(*extra: bytes, page_resources: str, contents: bytes) -> bytes:
+    """A one-page PDF written object by object: 1 catalog, 2 pages, 3 page, 4 font, 5 contents, 6… extra."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources {page_resources} /Contents 5 0 R >>".encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        stream(contents),
+        *extra,
+    ]
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def nested_forms_pdf(depth: int = 10, fan_out: int = 5) -> bytes:
+    """Each form draws the next ``fan_out`` times; the innermost draws text: fan_out ** depth text draws."""
+    forms = []
+    for level in range(depth):
+        number = 6 + level
+        if level == depth - 1:
+            resources, content = "<< /Font << /F1 4 0 R >> >>", b"BT /F1 1 Tf 0 0 Td (x) Tj ET"
+        else:
+            resources, content = f"<< /XObject << /X {number + 1} 0 R >> >>", b"/X Do " * fan_out
+        forms.append(stream(content, f"/Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources {resources}"))
+    return raw_pdf(*forms, page_resources="<< /XObject << /X 6 0 R >> >>", contents=b"/X Do")
+
+
+def hidden_stream_pdf(megabytes: int = 400) -> bytes:
+    """A page drawing one Form XObject whose stream is ``megabytes`` of zeros, deflated."""
+    compressor, zeros, parts = zlib.compressobj(9), bytes(MB), []
+    for _ in range(megabytes):
+        parts.append(compressor.compress(zeros))
+    data = b"".join(parts) + compressor.flush()
+    form = f"<< /Length {len(data)} /Filter /FlateDecode /Type /XObject /Subtype /Form /BBox [0 0 10 10] >>"
+    return raw_pdf(
+        form.encode() + b"\nstream\n" + data + b"\nendstream",
+        page_resources="<< /XObject << /X 6 0 R >> >>",
+        contents=b"/X Do",
+    )
+
+
+def many_chars_pdf(megabytes: float = 2) -> bytes:
+    """A page of text draws within every static limit: pdfminer keeps an object per character."""
+    line = b"BT /F1 1 Tf 10 10 Td (" + b"x" * 200 + b") Tj ET\n"
+    content = line * int(megabytes * MB / len(line))
+    return raw_pdf(page_resources="<< /Font << /F1 4 0 R >> >>", contents=content)
+
+
+def test_it_refuses_forms_nested_ten_deep_before_rendering():
+    data = nested_forms_pdf()
+    assert len(data) < 3 * 1024  # 2.4 KB, 10⁷ text draws
+    started = time.monotonic()
+    error = refused_untrusted(data, "nested.pdf")
+    assert error.params["limit"] == "depth" and "嵌套超过 8 层" in error.messages[0]
+    assert time.monotonic() - started < 5
+
+
+def test_it_refuses_a_wide_fan_out_of_forms_within_the_depth():
+    error = refused_untrusted(nested_forms_pdf(depth=6, fan_out=10), "wide.pdf")
+    assert error.params["limit"] == "draws" and "次数超过" in error.messages[0]
+
+
+def test_it_refuses_a_form_that_draws_itself():
+    form = stream(b"/X Do", "/Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources << /XObject << /X 6 0 R >> >>")
+    data = raw_pdf(form, page_resources="<< /XObject << /X 6 0 R >> >>", contents=b"/X Do")
+    assert refused_untrusted(data, "loop.pdf").params["limit"] == "depth"
+
+
+def test_it_refuses_a_400_mb_form_hidden_in_a_small_pdf_four_at_a_time():
+    data = hidden_stream_pdf(400)
+    assert len(data) < 450 * 1024
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:  # four uploads at once, as in the attack
+        errors = list(pool.map(lambda i: refused_untrusted(data, f"hidden{i}.pdf"), range(4)))
+    assert all(e.params["limit"] == "stream" and "解压后超过 50 MB" in e.messages[0] for e in errors)
+    assert time.monotonic() - started < 10
+
+
+def test_it_refuses_an_xlsx_whose_sheet_xml_unpacks_to_84_mb_at_ratio_10():
+    rng = random.Random(11)
+    rows = "".join(
+        f'<row r="{r}">'
+        + "".join(f'<c r="{c}{r}"><v>{rng.randrange(100) if c in "AE" else 0}</v></c>' for c in "ABCDEFGHIJ")
+        + "</row>"
+        for r in range(1, 5000)
+    ).encode()
+    source = zipfile.ZipFile(io.BytesIO(export_report_xlsx(canonicalize(seed("002")))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        for info in source.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                target.writestr(info, source.read(info))
+                continue
+            with target.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+                sheet.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+                for _ in range(84 * MB // len(rows)):
+                    sheet.write(rows)
+                sheet.write(b"</sheetData></worksheet>")
+    data = out.getvalue()
+    member = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml")
+    assert len(data) < 12 * MB and member.file_size > 80 * MB and 5 < member.file_size / member.compress_size < 100
+    started = time.monotonic()
+    error = refused_untrusted(data, "report.xlsx")
+    assert error.params["limit"] == "part" and error.params["member"] == "xl/worksheets/sheet1.xml"
+    assert "超过 20 MB" in error.messages[0]
+    assert time.monotonic() - started < 5
+
+
+# -- the sandbox as the last line -----------------------------------------------------------------
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def good_file() -> tuple[bytes, str]:
+    path = next(FIXTURES.glob("seed_004_*.txt"))
+    return path.read_bytes(), path.name
+
+
+@pytest.mark.parametrize(
+    "limits, limit, words",
+    [
+        (Limits(memory_bytes=400 * MB, cpu_seconds=30, wall_seconds=30), "memory", "内存超出 400 MB"),
+        (Limits(cpu_seconds=1, wall_seconds=30), "cpu", "处理时间超过 1 秒"),
+        (Limits(cpu_seconds=30, wall_seconds=2), "time", "处理时间超过 2 秒"),
+    ],
+    ids=["memory", "cpu", "time"],
+)
+def test_it_stops_a_child_that_passes_the_checks_and_the_parent_takes_the_next_file(limits, limit, words):
+    data = many_chars_pdf(2)
+    before = rss()
+    started = time.monotonic()
+    error = refused_untrusted(data, "chars.pdf", limits)
+    assert error.params["limit"] == limit and words in error.messages[0]
+    assert time.monotonic() - started < limits.wall_seconds + 3
+    assert rss() - before < 20 * MB  # the child's gigabyte is not the parent's
+    good, name = good_file()
+    assert parse_untrusted(good, filename=name, limits=limits).document == parse_report(good, filename=name).document
+
+
+def test_it_refuses_an_answer_larger_than_the_output_cap():
+    good, name = good_file()
+    error = refused_untrusted(good, name, Limits(output_bytes=2000))
+    assert error.params["limit"] == "output"

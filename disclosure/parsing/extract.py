@@ -303,7 +303,7 @@ def _check_pdf(data: bytes, name: str) -> None:
     from pypdf import PdfReader
     from pypdf.errors import LimitReachedError, PyPdfError
 
-    from .files import DEFAULT_MAX_UNPACKED_BYTES, _mb, _setting
+    from .pdfcheck import check_pdf_work
 
     bomb = f"PDF 文件“{name}”中的压缩内容解压后异常庞大，可能是恶意构造的文件，已拒绝读取。"
     try:
@@ -319,13 +319,8 @@ def _check_pdf(data: bytes, name: str) -> None:
             raise InvalidDocument(
                 f"PDF 文件“{name}”有 {len(reader.pages)} 页，超过了 {MAX_PDF_PAGES} 页的上限。", code="too_large"
             )
-        limit = _setting("REPORT_UPLOAD_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES)
-        total = 0
-        for page in reader.pages:
-            contents = page.get_contents()
-            total += len(contents.get_data()) if contents is not None else 0
-            if total > limit:
-                raise InvalidDocument(f"{bomb}（页面内容超过 {_mb(limit)}）", code="zip_bomb", params={"limit": limit})
+        # Everything pdfminer will decode and draw, bounded before it does (forms included).
+        check_pdf_work(reader, name)
     except InvalidDocument:
         raise
     except LimitReachedError:

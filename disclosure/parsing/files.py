@@ -9,6 +9,9 @@ Settings (read with defaults, so settings.py needs no change):
 - ``REPORT_UPLOAD_MAX_BYTES`` (20 MB): the largest file accepted.
 - ``REPORT_UPLOAD_MAX_UNPACKED_BYTES`` (200 MB): the most a .docx/.xlsx may unpack to.
 - ``REPORT_UPLOAD_MAX_ZIP_RATIO`` (100): the highest compression ratio of a large zip member.
+- ``REPORT_UPLOAD_MAX_XML_PART_BYTES`` (20 MB): the most one XML part (a sheet, the document body)
+  may unpack to. The parsers hold a whole part as objects, at tens of times its size; a report's
+  parts are well under 1 MB.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 20 * MB
 DEFAULT_MAX_UNPACKED_BYTES = 200 * MB
 DEFAULT_MAX_ZIP_RATIO = 100
+DEFAULT_MAX_XML_PART_BYTES = 20 * MB
 # Ratios of small members say nothing (an empty XML part compresses 50×).
 RATIO_MIN_MEMBER = 1 * MB
 MAX_ZIP_MEMBERS = 5000
@@ -158,9 +162,18 @@ def check_zip(data: bytes, name: str) -> zipfile.ZipFile:
         raise InvalidDocument(
             f"{bomb}（内含 {len(members)} 个部件）", code="zip_bomb", params={"members": len(members)}
         )
+    max_part = _setting("REPORT_UPLOAD_MAX_XML_PART_BYTES", DEFAULT_MAX_XML_PART_BYTES)
     total = 0
     for info in members:
         total += info.file_size
+        # zipfile stops at the declared size (and then fails its CRC), so the declaration is a bound.
+        if info.filename.lower().endswith((".xml", ".rels")) and info.file_size > max_part:
+            raise InvalidDocument(
+                f"文件过于复杂或已损坏，无法读取（部件 {info.filename} 解压后为 {_mb(info.file_size)}，"
+                f"超过 {_mb(max_part)}）。",
+                code="too_complex",
+                params={"limit": "part", "member": info.filename, "size": info.file_size, "max_bytes": max_part},
+            )
         if info.file_size >= RATIO_MIN_MEMBER and info.file_size > max_ratio * max(info.compress_size, 1):
             raise InvalidDocument(
                 f"{bomb}（部件 {info.filename} 压缩比超过 {max_ratio} 倍）",

@@ -200,6 +200,8 @@ def _result(returncode: int, answer: bytes, errors: str, limits: Limits, filenam
     try:
         message = json.loads(answer) if answer else None
     except ValueError:
+        if len(answer) == limits.output_bytes:  # cut at the cap by RLIMIT_FSIZE
+            raise too_complex("output", limits, filename) from None
         message = None
     if not isinstance(message, dict):
         if "MemoryError" in errors or "bad_alloc" in errors or "Cannot allocate memory" in errors:
@@ -233,6 +235,8 @@ def _limit_self(memory_bytes: int, cpu_seconds: int, output_bytes: int) -> None:
     # SIGXCPU at the soft limit; the kernel kills with SIGKILL a moment later if it is ignored.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 2))
     resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
+    # Python ignores SIGXFSZ (a write past the cap fails quietly); let it kill, so the parent knows.
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
 
 
 def _caused_by_memory(exc: BaseException | None) -> bool:
@@ -263,7 +267,11 @@ def _child(argv: list[str]) -> int:
     out = sys.stdout.buffer
 
     def answer(message: dict) -> int:
-        out.write(json.dumps(message, ensure_ascii=False, default=str).encode("utf-8"))
+        text = json.dumps(message, ensure_ascii=False, default=str).encode("utf-8")
+        if len(text) > output_bytes:
+            # Said rather than left to RLIMIT_FSIZE: some kernels (gVisor) truncate without a signal.
+            text = json.dumps({"limit": "output"}).encode()
+        out.write(text)
         out.flush()
         return 0
 
