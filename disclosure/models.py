@@ -428,3 +428,73 @@ class PendingImport(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class Job(models.Model):
+    """Work done by a Celery worker (ADR 0009): its state, for every web node to read.
+
+    The row is written before the task is queued (on commit), so a page can show
+    a job the moment it is asked for; the worker moves it queued → running →
+    succeeded or failed. Inputs and results that are files live in Django's
+    default storage, never on one node's disk.
+    """
+
+    class Kind(models.TextChoices):
+        READ_UPLOAD = "read_upload", "读取上传的报告"
+        PUBLISH = "publish", "生成正式文本并发布"
+        MAIL = "mail", "发送通知邮件"
+        EXPORT = "export", "生成汇总表"
+        REMIND = "remind", "截止提醒"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "进行中"
+        SUCCEEDED = "succeeded", "已完成"
+        FAILED = "failed", "失败"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # Jobs that the clock starts (reminders) carry a key, so a retried or doubled run does nothing twice.
+    key = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    input_file = models.FileField(upload_to="jobs/input/", blank=True)
+    result_file = models.FileField(upload_to="jobs/result/", blank=True)
+    error = models.TextField("失败原因", blank=True)
+    attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "后台任务"
+        verbose_name_plural = "后台任务"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["read_upload", "publish", "mail", "export", "remind"]), name="job_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "succeeded", "failed"]), name="job_status_valid"
+            ),
+            # A double click or two reviewers at once: one publication job per report at a time.
+            models.UniqueConstraint(
+                fields=["report"],
+                condition=Q(kind="publish", status__in=["queued", "running"]),
+                name="job_one_active_publish_per_report",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.get_status_display()}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in self.ACTIVE

@@ -5,8 +5,14 @@ published report is corrected by drafting it again (its publications stay
 public) and going through review once more. Every transition runs in one
 transaction through ``transition``, which checks the actor's role, records
 the audit row, freezes a revision where the statute's record needs one, and
-queues the e-mails. Repeating a transition that already happened (a
-double-click) changes nothing.
+queues the e-mails (a mail job). Repeating a transition that already happened
+(a double-click) changes nothing.
+
+Publishing is the one transition that takes long (the official PDF): the
+action records a publish job on the approved report and returns; the job
+(``jobs.publishing``) renders outside any lock and makes the report published
+in one transaction with its publication (ADR 0009). "Publishing" is therefore
+no state of its own but an approved report with an active publish job.
 """
 
 from __future__ import annotations
@@ -19,9 +25,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 
-from . import notifications, selectors
+from . import selectors
 from .interchange import dumps
-from .models import Membership, Publication, Report, Revision
+from .models import Job, Membership, Publication, Report, Revision
 from .permissions import roles_for
 from .portal import published as portal
 from .rules import Finding, Severity
@@ -109,12 +115,21 @@ def reviews_own_work(user, report: Report) -> bool:
     )
 
 
+def publishing_job(report: Report) -> Job | None:
+    """The publish job under way for this report, if any (the report shows as 发布中)."""
+    if report.status != S.APPROVED:
+        return None
+    return report.jobs.filter(kind=Job.Kind.PUBLISH, status__in=Job.ACTIVE).first()
+
+
 def allowed_actions(user, report: Report) -> list[Action]:
     """The actions this user may take on the report now (for buttons)."""
     roles = roles_for(user, report.organization)
     actions = [a for a, t in TRANSITIONS.items() if report.status in t.sources and roles & t.roles]
     if Action.APPROVE in actions and reviews_own_work(user, report):
         actions.remove(Action.APPROVE)
+    if Action.PUBLISH in actions and publishing_job(report) is not None:
+        actions.remove(Action.PUBLISH)  # under way already
     return actions
 
 
@@ -130,11 +145,36 @@ def _require_ready(report: Report, action: Action) -> None:
         )
 
 
-def _freeze(report: Report, event: str, actor: User | None) -> Revision:
+def freeze(report: Report, event: str, actor: User | None, *, document: dict | None = None) -> Revision:
+    """A revision of the report as it is (or as ``document``, exported from it at this version)."""
     number = (report.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
     return Revision.objects.create(
-        report=report, number=number, event=event, document=export_report(report), actor=actor
+        report=report,
+        number=number,
+        event=event,
+        document=export_report(report) if document is None else document,
+        actor=actor,
     )
+
+
+def notify(report: Report, action: str, actor: User | None, comment: str = "") -> None:
+    """Queue the e-mail about a transition (a job: nobody waits on the mail server)."""
+    from . import jobs, notifications
+
+    if action not in notifications.MAILED_ACTIONS:
+        return
+    jobs.submit(Job.Kind.MAIL, actor=actor, report=report, params={"action": str(action), "comment": comment})
+
+
+def _request_publication(report: Report, actor: User | None) -> Report:
+    """Record the publish job (on commit it is queued); the report stays approved until it is done."""
+    from . import jobs
+
+    if publishing_job(report) is not None:
+        return report  # a double click, or a second reviewer: the job under way will publish
+    job = jobs.submit(Job.Kind.PUBLISH, actor=actor, report=report, params={"version": report.version})
+    record_event("report.publish_requested", actor=actor, report=report, version=report.version, job=str(job.pk))
+    return report
 
 
 def _publish_files(report: Report, revision: Revision, actor: User | None) -> Publication:
@@ -182,6 +222,8 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
         raise TransitionRefused("您参与了这份报告的填报或提交，须由其他审核人审核通过。", "own_work")
     if action in (Action.SUBMIT, Action.APPROVE):
         _require_ready(report, action)
+    if action == Action.PUBLISH:
+        return _request_publication(report, actor)
 
     old = report.status
     report.status = rule.target
@@ -189,11 +231,7 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
     report.save()
     details: dict = {}
     if action == Action.SUBMIT:
-        details["revision"] = _freeze(report, Revision.Event.SUBMISSION, actor).number
-    elif action == Action.PUBLISH:
-        revision = _freeze(report, Revision.Event.PUBLICATION, actor)
-        publication = _publish_files(report, revision, actor)
-        details.update(revision=revision.number, publication=publication.number, pdf_sha256=publication.pdf_sha256)
+        details["revision"] = freeze(report, Revision.Event.SUBMISSION, actor).number
     elif action == Action.RETURN:
         details["comment"] = add_comment(report, actor=actor, anchor=anchor or "report", body=comment).pk
     record_event(
@@ -204,10 +242,8 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
         changes={"status": [old, rule.target]},
         **details,
     )
-    if action == Action.PUBLISH:
-        transaction.on_commit(lambda: portal.forget(report.organization.code, report.year), robust=True)
-    # A mail server that is down must not turn a committed transition into an error.
-    transaction.on_commit(lambda: notifications.after_transition(report, action, actor, comment), robust=True)
+    # Sent by a job after commit: a mail server that is down or silent never holds the transition.
+    notify(report, action, actor, comment)
     return report
 
 
@@ -221,7 +257,7 @@ def publish_imported(report: Report, *, actor: User | None = None) -> Publicatio
     latest = report.publications.order_by("-number").first()
     if latest is not None and latest.revision.document == export_report(report):
         return latest  # re-importing the same document publishes nothing new
-    revision = _freeze(report, Revision.Event.PUBLICATION, actor)
+    revision = freeze(report, Revision.Event.PUBLICATION, actor)
     publication = _publish_files(report, revision, actor)
     transaction.on_commit(lambda: portal.forget(report.organization.code, report.year), robust=True)
     record_event(

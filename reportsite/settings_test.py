@@ -1,6 +1,7 @@
 """Settings for the test suite: production settings with test-only values."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-never-used-in-production")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
@@ -29,5 +30,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / f"test-{_RUN}.sqlite3")}  # noqa: F405
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_reportsite_{_RUN}"}  # noqa: F405
-# Jobs run in-process unless a test starts a real worker (tests/test_jobs_worker.py).
+# Jobs run in-process (when the test's transaction "commits": django_capture_on_commit_callbacks)
+# unless a test starts a real worker (tests/test_jobs_worker.py). Queued jobs then go to a
+# Redis database of their own, on a queue of this run's own, so that parallel runs and a
+# developer's `make run` never take each other's jobs.
 CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_TASK_DEFAULT_QUEUE = f"reportsite-test-{_RUN}"
+if os.environ.get("REPORTSITE_TEST_WORKER"):
+    # The worker that tests/test_jobs_worker.py starts: the test's database and files, no eager jobs.
+    CELERY_TASK_ALWAYS_EAGER = False
+    DATABASES["default"]["NAME"] = os.environ["REPORTSITE_TEST_WORKER_DB"]  # noqa: F405
+    MEDIA_ROOT = Path(os.environ["REPORTSITE_TEST_WORKER_MEDIA"])

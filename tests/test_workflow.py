@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from django.core import mail
 
-from disclosure.models import AuditEvent, Comment, Publication, Report, Revision
+from disclosure.models import AuditEvent, Comment, Job, Publication, Report, Revision
 from disclosure.services import import_document
 from disclosure.workflow import TRANSITIONS, Action, TransitionRefused, transition
 
@@ -38,7 +38,7 @@ def expected(state: str, action: Action, persona: str) -> str:
 @pytest.mark.parametrize("persona", ACTING)
 @pytest.mark.parametrize("action", list(Action))
 @pytest.mark.parametrize("state", STATES)
-def test_it_follows_the_state_machine(world, report, state, action, persona):
+def test_it_follows_the_state_machine(world, report, state, action, persona, django_capture_on_commit_callbacks):
     Report.objects.filter(pk=report.pk).update(status=state)
     events_before = AuditEvent.objects.count()
     outcome = expected(state, action, persona)
@@ -50,14 +50,19 @@ def test_it_follows_the_state_machine(world, report, state, action, persona):
         assert Report.objects.get(pk=report.pk).status == state
         assert AuditEvent.objects.count() == events_before
     else:
-        result = transition(report, action, actor=actor, comment="请核对。")
-        assert result.status == outcome
-        assert Report.objects.get(pk=report.pk).status == outcome
+        with django_capture_on_commit_callbacks(execute=True):  # the transaction commits; its jobs run
+            result = transition(report, action, actor=actor, comment="请核对。")
         changed = outcome != state
+        # Publishing answers at once with the report still approved; its job publishes it after commit.
+        queued = action == Action.PUBLISH and changed
+        assert result.status == (state if queued else outcome)
+        assert Report.objects.get(pk=report.pk).status == outcome
         # A return's comment is written (and audited) like any other, also when
-        # the report was returned already and nothing else changes.
-        assert AuditEvent.objects.count() == events_before + changed + (action == Action.RETURN)
+        # the report was returned already and nothing else changes; a publication
+        # is asked for (one event) and done (another).
+        assert AuditEvent.objects.count() == events_before + changed + (action == Action.RETURN) + queued
         assert Comment.objects.filter(report=report).count() == int(action == Action.RETURN)
+        assert Job.objects.filter(kind=Job.Kind.PUBLISH, report=report, status="succeeded").count() == int(queued)
 
 
 def test_it_is_idempotent_under_a_double_click(world, report):
@@ -114,24 +119,28 @@ def test_it_requires_a_comment_to_return_a_report(world, report):
     assert added.data["comment"] == returned.data["comment"] == note.pk
 
 
-def test_it_freezes_a_revision_at_each_submission_and_publication(world, report):
+def test_it_freezes_a_revision_at_each_submission_and_publication(world, report, django_capture_on_commit_callbacks):
     clerk, reviewer = world.users["owner_clerk"], world.users["office_reviewer"]
     transition(report, Action.SUBMIT, actor=clerk)
     transition(report, Action.RETURN, actor=reviewer, comment="改")
     transition(report, Action.SUBMIT, actor=clerk)
     transition(report, Action.APPROVE, actor=reviewer)
-    transition(report, Action.PUBLISH, actor=reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(report, Action.PUBLISH, actor=reviewer)
     events = list(Revision.objects.filter(report=report).values_list("number", "event"))
     assert events == [(1, "submission"), (2, "submission"), (3, "publication")]
     with pytest.raises(ValueError):
         Revision.objects.get(report=report, number=1).save()
 
 
-def test_it_stores_the_published_files_once_with_their_hashes(world, report, settings, tmp_path):
+def test_it_stores_the_published_files_once_with_their_hashes(
+    world, report, settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.MEDIA_ROOT = tmp_path
     clerk, reviewer = world.users["owner_clerk"], world.users["office_reviewer"]
-    for action, actor in [(Action.SUBMIT, clerk), (Action.APPROVE, reviewer), (Action.PUBLISH, reviewer)]:
-        transition(report, action, actor=actor)
+    with django_capture_on_commit_callbacks(execute=True):
+        for action, actor in [(Action.SUBMIT, clerk), (Action.APPROVE, reviewer), (Action.PUBLISH, reviewer)]:
+            transition(report, action, actor=actor)
     first = Publication.objects.get(report=report)
     pdf = first.pdf.read()
     assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == first.pdf_sha256
@@ -142,8 +151,9 @@ def test_it_stores_the_published_files_once_with_their_hashes(world, report, set
     # A correction: drafted, reviewed and published again; r1 stays as it was.
     transition(report, Action.CORRECT, actor=clerk)
     assert Report.objects.get(pk=report.pk).status == Report.Status.DRAFT
-    for action, actor in [(Action.SUBMIT, clerk), (Action.APPROVE, reviewer), (Action.PUBLISH, reviewer)]:
-        transition(report, action, actor=actor)
+    with django_capture_on_commit_callbacks(execute=True):
+        for action, actor in [(Action.SUBMIT, clerk), (Action.APPROVE, reviewer), (Action.PUBLISH, reviewer)]:
+            transition(report, action, actor=actor)
     assert list(Publication.objects.filter(report=report).values_list("number", flat=True)) == [1, 2]
     first.refresh_from_db()
     first.pdf.open()
@@ -205,7 +215,9 @@ def test_it_lets_nobody_approve_their_own_work(world, report):
     assert Report.objects.get(pk=report.pk).status == "approved"
 
 
-def test_it_counts_whoever_edited_the_report_not_only_who_submitted_it(world, report):
+def test_it_counts_whoever_edited_the_report_not_only_who_submitted_it(
+    world, report, django_capture_on_commit_callbacks
+):
     from disclosure.models import Membership
     from disclosure.services import save_edits
     from disclosure.workflow import allowed_actions
@@ -222,8 +234,9 @@ def test_it_counts_whoever_edited_the_report_not_only_who_submitted_it(world, re
     assert Action.APPROVE not in allowed_actions(writer, report)
     with pytest.raises(TransitionRefused):
         transition(report, Action.APPROVE, actor=writer)
-    for action, actor in [(Action.APPROVE, reviewer), (Action.PUBLISH, reviewer)]:
-        report = transition(report, action, actor=actor)
+    with django_capture_on_commit_callbacks(execute=True):
+        for action, actor in [(Action.APPROVE, reviewer), (Action.PUBLISH, reviewer)]:
+            report = transition(report, action, actor=actor)
     # After publication a new round starts: a correction written by someone else may be approved by the writer.
     report = transition(report, Action.CORRECT, actor=colleague)
     save_edits(report, actor=colleague, expected_version=report.version, narrative={"overview.platform": "更正。"})

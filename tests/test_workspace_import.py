@@ -4,10 +4,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
-from disclosure.models import PendingImport, Publication, Report
+from disclosure.models import Job, PendingImport, Publication, Report
 from disclosure.selectors import export_report
 
 from .factories import seed
@@ -41,16 +43,24 @@ def seed_text(prefix: str) -> bytes:
 
 
 def upload(client, content: bytes, name: str, **extra):
-    return client.post(
-        reverse("workspace:upload", args=["xq-swj"]), {"file": SimpleUploadedFile(name, content), **extra}
-    )
+    """Upload, and run the read job as the commit of a real request would (eager in tests)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(
+            reverse("workspace:upload", args=["xq-swj"]), {"file": SimpleUploadedFile(name, content), **extra}
+        )
 
 
 def test_it_previews_an_uploaded_report_with_what_it_could_not_place(clerk):
     response = upload(clerk, seed_text("000"), "2020年报.txt")
-    pending = PendingImport.objects.get()
-    assert response["Location"] == reverse("workspace:pending", args=["xq-swj", pending.pk])
-    page = clerk.get(response["Location"])
+    pending, job = PendingImport.objects.get(), Job.objects.get()
+    preview = reverse("workspace:pending", args=["xq-swj", pending.pk])
+    # The upload answers at once with the job; the job page and its status lead to the preview.
+    assert response["Location"] == reverse("workspace:import_job", args=["xq-swj", job.pk])
+    status = clerk.get(reverse("workspace:import_job_status", args=["xq-swj", job.pk])).json()
+    assert (status["status"], status["done"], status["url"]) == ("succeeded", True, preview)
+    assert clerk.get(response["Location"])["Location"] == preview
+    assert not job.input_file and not any(default_storage.listdir("jobs/input")[1])  # the bytes are gone
+    page = clerk.get(preview)
     assert page.status_code == 200
     assert "识别为 2020 年度报告" in page.text
     assert page.context["pending"].problems  # seed 000 lacks the first rows of table 三

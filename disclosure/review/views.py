@@ -9,23 +9,25 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Max
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import permissions, services, workflow
+from .. import jobs, permissions, services, workflow
 from ..calendar import current_report_year, deadline
 from ..downloads import DOCX, XLSX, disposition
-from ..formats import FIRST_YEAR, REPORT_NAME
-from ..models import AuditEvent, Comment, Organization, Report, Revision
+from ..formats import FIRST_YEAR
+from ..models import AuditEvent, Comment, Job, Organization, Report, Revision
 from ..navigation import safe_next
 from ..pdf.presentation import report_context
 from ..rules import Severity
-from ..selectors import anchor_label, check_report, comment_threads, export_report, jurisdiction_rows, report_queryset
+from ..selectors import anchor_label, check_report, comment_threads, export_report, report_queryset
 
 STATUS_LABELS = dict(Report.Status.choices)
+PUBLISHING_MESSAGE = "正在生成正式文本…"
+EXPORTING_MESSAGE = "正在生成汇总表…"
 
 
 def _report_url(report: Report) -> str:
@@ -101,8 +103,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "years": range(current_report_year(today), FIRST_YEAR - 1, -1),
             "statuses": [("missing", "未创建"), *Report.Status.choices],
             "filters": {"status": status, "problem": problem, "q": query},
+            "exports": _export_jobs(request.user),
         },
     )
+
+
+def _export_jobs(user) -> list[dict[str, Any]]:
+    """The user's recent workbooks: being built, ready, or failed."""
+    return [
+        {
+            "job": job,
+            "status_url": reverse("review:export_status", args=[job.pk]),
+            "download_url": reverse("review:export_download", args=[job.pk]) if job.result_file else "",
+        }
+        for job in Job.objects.filter(kind=Job.Kind.EXPORT, actor=user).order_by("-created_at")[:5]
+    ]
 
 
 def _csv(rows: list[dict], year: int) -> HttpResponse:
@@ -144,6 +159,7 @@ def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     doc = export_report(report)
     findings = check_report(report)
     revisions = list(report.revisions.order_by("-number"))
+    publish_job = _publish_job(report)
     return render(
         request,
         "review/report.html",
@@ -162,8 +178,35 @@ def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
             "revisions": revisions,
             "publications": list(report.publications.order_by("-number")),
             "events": report.audit_events.select_related("actor")[:100],
+            "publish_job": publish_job,
+            "publish_status_url": reverse("review:job_status", args=[org_code, year, publish_job.pk])
+            if publish_job
+            else "",
+            "status_label": "发布中" if publish_job and publish_job.active else report.get_status_display(),
         },
     )
+
+
+def _publish_job(report: Report) -> Job | None:
+    """The publish job of this approval: under way, or failed (with 重试). A job of an
+    earlier round (before a return and a new approval) is history, not news."""
+    if report.status != Report.Status.APPROVED:
+        return None
+    job = jobs.latest_job(Job.Kind.PUBLISH, report=report)
+    if job is None or job.params.get("version") != report.version or job.status == Job.Status.SUCCEEDED:
+        return None
+    return job
+
+
+@login_required
+@require_GET
+def job_status(request: HttpRequest, org_code: str, year: int, pk) -> JsonResponse:
+    """A report's job (publishing), for static/js/jobs.js."""
+    report, _roles = permissions.visible_report(request.user, org_code, year)
+    job = get_object_or_404(Job, pk=pk, report=report)
+    response = JsonResponse(jobs.payload(job, url=_report_url(report)))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -185,7 +228,12 @@ def action(request: HttpRequest, org_code: str, year: int, name: str) -> HttpRes
     except workflow.TransitionRefused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"已{workflow.ACTION_LABELS[act]}。")
+        report.refresh_from_db(fields=["status"])
+        if act == workflow.Action.PUBLISH and report.status != Report.Status.PUBLISHED:
+            # The job renders and publishes; the page follows it (static/js/jobs.js).
+            messages.info(request, PUBLISHING_MESSAGE)
+        else:
+            messages.success(request, f"已{workflow.ACTION_LABELS[act]}。")
     return redirect(safe_next(request, _report_url(report)))
 
 
@@ -268,18 +316,52 @@ def export_report_file(request: HttpRequest, org_code: str, year: int, ext: str)
 
 
 @login_required
-@require_GET
+@require_POST
 def export_jurisdiction(request: HttpRequest) -> HttpResponse:
-    """Every organization in the user's review scope for a year: one sheet per table, one row each."""
-    from ..office import jurisdiction_xlsx
+    """Every organization in the user's review scope for a year, one sheet per table:
+    built by a job (a large jurisdiction takes long), downloaded from the dashboard."""
+    from ..jobs.exports import NO_SCOPE_MESSAGE
 
-    today = timezone.localdate()
-    year = _year(request, today)
-    scope = permissions.review_scope(request.user)
-    if not scope:
-        raise Http404("没有需要您审核或督办的机关。")
-    orgs = [o for o in permissions.tree_order(Organization.objects.filter(pk__in=scope)) if o.pk in scope]
-    data = jurisdiction_xlsx(year, jurisdiction_rows(orgs, year), title=f"{year}年度{REPORT_NAME}数据")
-    response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = disposition(True, f"{year}年度报告数据汇总.xlsx", f"reports-{year}.xlsx")
+    if not permissions.review_scope(request.user):
+        raise Http404(NO_SCOPE_MESSAGE)
+    year = _post_year(request)
+    jobs.submit(Job.Kind.EXPORT, actor=request.user, params={"year": year})
+    messages.info(request, EXPORTING_MESSAGE)
+    return redirect(f"{reverse('review:dashboard')}?year={year}")
+
+
+def _post_year(request: HttpRequest) -> int:
+    value = request.POST.get("year") or request.GET.get("year", "")
+    current = current_report_year(timezone.localdate())
+    if value.isascii() and value.isdigit() and FIRST_YEAR <= int(value) <= current:
+        return int(value)
+    return current
+
+
+def _export_job(request: HttpRequest, pk) -> Job:
+    # A workbook holds what its requester may see: only they fetch it.
+    return get_object_or_404(Job, pk=pk, kind=Job.Kind.EXPORT, actor=request.user)
+
+
+@login_required
+@require_GET
+def export_status(request: HttpRequest, pk) -> JsonResponse:
+    job = _export_job(request, pk)
+    url = reverse("review:export_download", args=[job.pk]) if job.result_file else ""
+    response = JsonResponse(jobs.payload(job, url=url))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, pk) -> FileResponse:
+    from ..jobs.exports import export_filename
+
+    job = _export_job(request, pk)
+    if job.status != Job.Status.SUCCEEDED or not job.result_file:
+        raise Http404("汇总表尚未生成或已过期。")
+    year = job.params["year"]
+    response = FileResponse(job.result_file.open("rb"), content_type=XLSX)
+    response["Content-Disposition"] = disposition(True, export_filename(year), f"reports-{year}.xlsx")
     return response

@@ -1,19 +1,22 @@
-"""Starting a report from a published file: upload, preview, confirm or discard."""
+"""Starting a report from a published file: upload, wait for the read job,
+preview, confirm or discard."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import permissions, services
+from .. import jobs, permissions, services
 from ..calendar import current_report_year
-from ..models import PendingImport, Report
+from ..models import Job, PendingImport, Report
 from ..pdf.presentation import report_context
 from ..rules import Severity, check_document
+from ..services.uploads import FILENAME_TOO_LONG, MAX_FILENAME_CHARS, READING_MESSAGE, queue_upload
 from .views import _report_url
 
 
@@ -37,13 +40,61 @@ def upload(request: HttpRequest, org_code: str) -> HttpResponse:
         year = int(request.POST["year"]) if request.POST.get("year") else None
     except ValueError:
         year = None
+    if len(file.name) >= MAX_FILENAME_CHARS:
+        # Django cuts longer names to 255 characters before a view sees them: 255 means cut.
+        messages.error(request, FILENAME_TOO_LONG)
+        return redirect("workspace:dashboard")
     try:
-        pending = services.stage_upload(org, actor=request.user, filename=file.name, data=file.read(), year=year)
+        job = queue_upload(org, actor=request.user, filename=file.name, data=file.read(), year=year)
     except InvalidDocument as exc:
         for message in exc.messages:
-            messages.error(request, f"无法读取“{file.name}”：{message}")
+            messages.error(request, message)
         return redirect("workspace:dashboard")
-    return redirect("workspace:pending", org.code, pending.pk)
+    return redirect("workspace:import_job", org.code, job.pk)
+
+
+def _read_job(request: HttpRequest, org_code: str, pk) -> Job:
+    org = permissions.clerk_organization(request.user, org_code)
+    # Only whoever uploaded the file follows its reading.
+    job = Job.objects.filter(pk=pk, kind=Job.Kind.READ_UPLOAD, organization=org, actor=request.user).first()
+    if job is None:
+        raise Http404("没有找到这次上传。")
+    return job
+
+
+def _pending_url(job: Job) -> str:
+    pending = job.result.get("pending")
+    if job.status != Job.Status.SUCCEEDED or not pending:
+        return ""
+    return reverse("workspace:pending", args=[job.organization.code, pending])
+
+
+@login_required
+@require_GET
+def import_job(request: HttpRequest, org_code: str, pk) -> HttpResponse:
+    """正在读取…: the page static/js/jobs.js keeps asking until the preview is ready."""
+    job = _read_job(request, org_code, pk)
+    if job.status == Job.Status.SUCCEEDED and PendingImport.objects.filter(pk=job.result.get("pending")).exists():
+        return redirect(_pending_url(job))
+    return render(
+        request,
+        "workspace/pending_import.html",
+        {
+            "job": job,
+            "filename": job.params.get("filename", ""),
+            "reading": READING_MESSAGE,
+            "status_url": reverse("workspace:import_job_status", args=[org_code, job.pk]),
+        },
+    )
+
+
+@login_required
+@require_GET
+def import_job_status(request: HttpRequest, org_code: str, pk) -> JsonResponse:
+    job = _read_job(request, org_code, pk)
+    response = JsonResponse(jobs.payload(job, url=_pending_url(job)))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _pending(request: HttpRequest, org_code: str, pk) -> PendingImport:

@@ -1,0 +1,168 @@
+"""The Celery tasks: one per kind of job, each with its own limits and retries.
+
+A task is only the entry point; ``core.run`` keeps the Job row's state and
+the body does the work. Task results are not kept: the Job row is the result.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import DatabaseError
+from django.utils import timezone
+
+from ..models import Job
+from . import core
+from .core import Policy, TransientError
+
+Kind = Job.Kind
+
+POLICIES: dict[str, Policy] = {
+    # The sandbox has its own limits (45 s wall clock); these catch everything around it.
+    Kind.READ_UPLOAD: Policy(
+        soft_time_limit=90,
+        time_limit=120,
+        max_retries=2,
+        backoff=5,
+        message="读取文件时出错，请稍后重新上传。",
+        timeout_message="读取文件超时，文件过于复杂，请另存为较简单的格式后重新上传。",
+    ),
+    # A report with many long narrative parts renders for minutes; nobody waits for it.
+    Kind.PUBLISH: Policy(
+        soft_time_limit=600,
+        time_limit=660,
+        max_retries=3,
+        backoff=30,
+        message="生成正式文本时出错，报告未发布。",
+        timeout_message="生成正式文本超时，报告未发布。",
+        retry_on=(OSError, TransientError, DatabaseError),
+    ),
+    # EMAIL_TIMEOUT bounds each attempt; a mail server that never answers only delays the mail.
+    Kind.MAIL: Policy(
+        soft_time_limit=300,
+        time_limit=330,
+        max_retries=5,
+        backoff=60,
+        message="通知邮件未能发出（邮件服务器无响应或拒收）。",
+        timeout_message="发送通知邮件超时。",
+        retry_on=(OSError, smtplib.SMTPException, TransientError),
+    ),
+    Kind.EXPORT: Policy(
+        soft_time_limit=600,
+        time_limit=660,
+        max_retries=2,
+        backoff=30,
+        message="生成汇总表时出错，请稍后重试。",
+        timeout_message="生成汇总表超时，请缩小范围后重试。",
+    ),
+    Kind.REMIND: Policy(
+        soft_time_limit=600,
+        time_limit=660,
+        max_retries=5,
+        backoff=120,
+        message="截止提醒邮件未能全部发出。",
+        timeout_message="发送截止提醒超时。",
+        retry_on=(OSError, smtplib.SMTPException, TransientError),
+    ),
+}
+
+
+def _options(kind: str) -> dict:
+    policy = POLICIES[kind]
+    return {
+        "bind": True,
+        "name": f"disclosure.jobs.{kind}",
+        "soft_time_limit": policy.soft_time_limit,
+        "time_limit": policy.time_limit,
+        "max_retries": policy.max_retries,
+        "ignore_result": True,
+        "acks_late": True,
+    }
+
+
+@shared_task(**_options(Kind.READ_UPLOAD))
+def read_upload(self, job_id: str) -> str:
+    from ..services.uploads import read_upload as body
+
+    return core.run(self, job_id, body, POLICIES[Kind.READ_UPLOAD])
+
+
+@shared_task(**_options(Kind.PUBLISH))
+def publish(self, job_id: str) -> str:
+    from .publishing import publish as body
+
+    return core.run(self, job_id, body, POLICIES[Kind.PUBLISH])
+
+
+@shared_task(**_options(Kind.MAIL))
+def mail(self, job_id: str) -> str:
+    from .mail import send_notification as body
+
+    return core.run(self, job_id, body, POLICIES[Kind.MAIL])
+
+
+@shared_task(**_options(Kind.EXPORT))
+def export(self, job_id: str) -> str:
+    from .exports import jurisdiction_workbook as body
+
+    return core.run(self, job_id, body, POLICIES[Kind.EXPORT])
+
+
+@shared_task(**_options(Kind.REMIND))
+def remind(self, job_id: str) -> str:
+    from .mail import send_reminders as body
+
+    return core.run(self, job_id, body, POLICIES[Kind.REMIND])
+
+
+TASKS = {
+    Kind.READ_UPLOAD: read_upload,
+    Kind.PUBLISH: publish,
+    Kind.MAIL: mail,
+    Kind.EXPORT: export,
+    Kind.REMIND: remind,
+}
+
+
+@shared_task(name="disclosure.jobs.remind_deadline", ignore_result=True)
+def remind_deadline(days: int = 14) -> str:
+    """Started by celery beat (reportsite/celery.py): one reminder job per day and
+    distance, however often beat fires it (a restarted beat catches up)."""
+    from django.db import IntegrityError, transaction
+
+    today = timezone.localdate()
+    key = f"remind:{today.isoformat()}:{days}"
+    try:
+        with transaction.atomic():
+            job = core.submit(Kind.REMIND, params={"days": days, "today": today.isoformat()}, key=key)
+    except IntegrityError:
+        return "already"
+    return str(job.pk)
+
+
+STALE_QUEUED = timedelta(minutes=30)
+RESULTS_KEPT = timedelta(days=7)
+
+
+@shared_task(name="disclosure.jobs.sweep", ignore_result=True)
+def sweep() -> dict[str, int]:
+    """Started by celery beat: jobs whose message was lost are sent again, jobs
+    whose worker was killed (hard time limit) fail visibly, old results go."""
+    now = timezone.now()
+    requeued = failed = purged = 0
+    for job in Job.objects.filter(status=Job.Status.QUEUED, updated_at__lt=now - STALE_QUEUED):
+        Job.objects.filter(pk=job.pk).update(updated_at=now)
+        core.send(job)
+        requeued += 1
+    for job in Job.objects.filter(status=Job.Status.RUNNING).select_related("report__organization"):
+        policy = POLICIES[job.kind]
+        if job.started_at and job.started_at < now - timedelta(seconds=policy.time_limit + 60):
+            core.fail(job, policy.timeout_message, code="timeout", params={"seconds": policy.time_limit})
+            failed += 1
+    for job in Job.objects.filter(finished_at__lt=now - RESULTS_KEPT).exclude(result_file=""):
+        job.result_file.delete(save=False)
+        Job.objects.filter(pk=job.pk).update(result_file="")
+        purged += 1
+    return {"requeued": requeued, "failed": failed, "purged": purged}
