@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "disclosure",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -63,9 +64,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # NUL bytes and lone surrogates in the path, query or form: a Chinese 400, before any view.
+    "disclosure.middleware.HostileInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "disclosure.middleware.ContentSecurityPolicyMiddleware",
+    # Staff pages and anything shown to a signed-in user: Cache-Control: private, no-store.
+    "disclosure.middleware.PrivateCacheMiddleware",
+    # A password an admin set is changed before anything else.
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     # Last, as django-axes asks: it turns locked-out logins into a 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -74,13 +81,24 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling: 5 failures for one user name from one address lock it for 15 minutes.
+# Login throttling (ADR 0013): 5 failures for one user name from one address
+# lock that pair for 15 minutes (the real user elsewhere still signs in), and
+# 20 failures from one address over any user names lock the address.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "20"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.throttling.ThrottlingHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # its start-up banner would pollute command-line output
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
+# The client address: REMOTE_ADDR (0), or behind N proxies that append to
+# X-Forwarded-For (docs/deploy/nginx.conf: 1) the N-th entry from the right.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
 
 ROOT_URLCONF = "reportsite.urls"
 

@@ -95,9 +95,11 @@ def test_it_saves_the_largest_count_in_every_cell_of_table_three_without_a_500(w
 
     fmt = report.spec
     refs = [s.ref for s in fmt.cells() if s.section == "applications" and not s.computed and s.kind == CellKind.COUNT]
-    result = save_edits(report, actor=None, expected_version=None, cells={refs[0]: "2147483647"})
+    version = report.version
+    result = save_edits(report, actor=None, expected_version=version, cells={refs[0]: "2147483647"})
     assert result.errors[refs[0]].startswith("数值过大") and not result.changes
-    result = save_edits(report, actor=None, expected_version=None, cells={ref: str(MAX_CELL_COUNT) for ref in refs})
+    cells = {ref: str(MAX_CELL_COUNT) for ref in refs}
+    result = save_edits(report, actor=None, expected_version=version, cells=cells)
     assert not result.errors
     stored = Report.objects.get(pk=report.pk).application_rows.get(row="outcome_total")
     assert stored.total <= 2_147_483_647

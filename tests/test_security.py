@@ -35,12 +35,15 @@ pytestmark = pytest.mark.django_db
 def _no_applications(world, report, writer):
     client = Client()
     client.force_login(writer)
-    response = client.post(reverse("workspace:no_applications", args=["test-org", report.year]))
+    report.refresh_from_db()
+    url = reverse("workspace:no_applications", args=["test-org", report.year])
+    response = client.post(url, {"version": report.version})
     assert response.status_code == 302
 
 
 def _saved(world, report, writer):
-    save_edits(report, actor=writer, expected_version=None, narrative={"overview.platform": "新平台。"})
+    report.refresh_from_db()
+    save_edits(report, actor=writer, expected_version=report.version, narrative={"overview.platform": "新平台。"})
 
 
 def _prefilled(world, report, writer):

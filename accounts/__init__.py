@@ -1,0 +1,1 @@
+"""Accounts: password change and reset, and the forced change of a password an admin set."""

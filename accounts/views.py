@@ -1,0 +1,47 @@
+"""Django's password views with Chinese templates, clearing a forced change when done."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.urls import reverse_lazy
+
+from . import services
+from .forms import OwnPasswordChangeForm
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = OwnPasswordChangeForm
+    success_url = reverse_lazy("password_change_done")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["forced"] = services.must_change_password(self.request.user)
+        return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_changed(form.user, how="change")
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+    def get_extra_email_context(self) -> dict:
+        return {"site_url": settings.SITE_URL.rstrip("/")}
+
+    def form_valid(self, form):
+        self.extra_email_context = self.get_extra_email_context()
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    success_url = reverse_lazy("password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_changed(form.user, how="reset")
+        return response
