@@ -10,6 +10,7 @@ from django.urls import reverse
 from disclosure.models import AuditEvent, Membership, Organization, Report
 from disclosure.selectors import export_report
 from disclosure.services import import_document
+from disclosure.services.editing import display, edit_values
 from disclosure.wizard import steps
 
 from .factories import balanced_document
@@ -54,9 +55,25 @@ def outsider() -> Client:
     return make_clerk("outsider", other)
 
 
-def save(client: Client, report: Report, values: dict, version: int | None = None, step: str = "applications"):
+def shown(report: Report) -> dict[str, str]:
+    """What an editing page of the report shows now: the bases of the edits made on it."""
+    report = Report.objects.get(pk=report.pk)
+    return {ref: display(value) for ref, value in edit_values(export_report(report), report).items()}
+
+
+def save(
+    client: Client,
+    report: Report,
+    values: dict,
+    version: int | None = None,
+    step: str = "applications",
+    bases: dict | None = None,
+):
+    """An autosave as the page sends it: each edit with the value it was typed over."""
     url = reverse("workspace:autosave", args=[report.organization.code, report.year])
-    body = {"version": report.version if version is None else version, "step": step, "values": values}
+    now = shown(report)
+    bases = {ref: now.get(ref, "") for ref in values} | (bases or {})
+    body = {"version": report.version if version is None else version, "step": step, "values": values, "bases": bases}
     return client.post(url, json.dumps(body), content_type="application/json")
 
 
@@ -174,37 +191,37 @@ def test_it_records_every_save_in_the_audit_trail(owner, report):
     assert event.data["changes"]["applications.granted.natural_person"] == [None, 3]
 
 
-def test_it_refuses_a_stale_save_and_shows_the_other_persons_changes(owner, member, report):
-    """Two clients load version v; the second save must not overwrite the first."""
-    loaded = report.version
+def test_it_refuses_a_stale_cell_alone_and_says_who_changed_it(owner, member, report):
+    """Two clients load the same values; the second save must not overwrite the first's cell."""
+    loaded = shown(report)
     research_before = export_report(report)["applications"]["granted"]["research"]
-    first = save(owner, report, {"applications.granted.natural_person": "7"}, version=loaded)
-    assert first.status_code == 200
+    first = save(owner, report, {"applications.granted.natural_person": "7"})
+    assert first.status_code == 200 and not first.json()["conflicts"]
 
     second = save(
         member,
         report,
         {"applications.granted.natural_person": "9", "applications.granted.research": str(research_before + 1)},
-        version=loaded,
+        bases=loaded,
     )
 
-    assert second.status_code == 409
-    conflict = second.json()["conflict"]
-    assert conflict["version"] == loaded + 1
-    changed = {c["ref"]: c["value"] for c in conflict["changes"]}
-    assert changed["applications.granted.natural_person"] == 7
-    assert conflict["values"]["applications.granted.natural_person"] == "7"
+    assert second.status_code == 200
+    data = second.json()
+    conflict = data["conflicts"]["applications.granted.natural_person"]
+    assert conflict["value"] == "7" and conflict["mine"] == "9" and conflict["by"] == "owner"
+    assert conflict["label"] == report.spec.label_of("applications.granted.natural_person")
+    assert "applications.granted.natural_person" not in data["values"]
+    assert data["values"]["applications.granted.research"] == str(research_before + 1)
     doc = export_report(Report.objects.get(pk=report.pk))
-    assert doc["applications"]["granted"]["natural_person"] == 7  # nothing of the stale save landed
-    assert doc["applications"]["granted"]["research"] == research_before
+    assert doc["applications"]["granted"]["natural_person"] == 7  # the stale cell did not land
+    assert doc["applications"]["granted"]["research"] == research_before + 1  # the fresh one did
 
+    # The clerk chooses to keep theirs: sent again, based on what they were shown.
     retry = save(
-        member, report, {"applications.granted.research": str(research_before + 1)}, version=conflict["version"]
+        member, report, {"applications.granted.natural_person": "9"}, bases={"applications.granted.natural_person": "7"}
     )
-    assert retry.status_code == 200
-    doc = export_report(Report.objects.get(pk=report.pk))
-    assert doc["applications"]["granted"]["natural_person"] == 7
-    assert doc["applications"]["granted"]["research"] == research_before + 1
+    assert retry.status_code == 200 and not retry.json()["conflicts"]
+    assert export_report(Report.objects.get(pk=report.pk))["applications"]["granted"]["natural_person"] == 9
 
 
 def test_it_saves_a_step_posted_without_javascript(owner, report):
@@ -233,7 +250,7 @@ def test_it_keeps_what_was_typed_when_a_posted_step_has_errors(owner, report):
 
 
 def test_it_fills_table_three_with_zeros_in_one_click(owner, report):
-    owner.post(reverse("workspace:no_applications", args=["test-org", YEAR]))
+    owner.post(reverse("workspace:no_applications", args=["test-org", YEAR]), {"version": report.version})
     apps = export_report(Report.objects.get(pk=report.pk))["applications"]
     assert all(value == 0 for row in apps.values() for value in row.values())
 

@@ -116,3 +116,45 @@ OVERVIEW_PARTS = (
 )
 # 五 must carry real content: 无, or a line, is not a report of problems.
 PROBLEMS = NarrativePart("problems", "存在的主要问题及改进情况", min_length=20)
+
+# -- Narrative length (ADR 0010) ----------------------------------------------
+# Real parts run to a few thousand characters; 20 000 is some ten printed
+# pages. The report's total keeps the largest allowed report's PDF render to
+# seconds (measured in ADR 0010), far under the request timeout.
+NARRATIVE_PART_MAX_CHARS = 20_000
+NARRATIVE_REPORT_MAX_CHARS = 120_000
+
+
+def _narrative_texts(doc: dict) -> dict[str, str]:
+    """{part ref: text} of a canonical document's narrative parts."""
+    from . import get_format
+
+    texts = {}
+    for part in get_format(doc["format"]).narrative:
+        node = doc.get("narrative") or {}
+        for name in part.path.split("."):
+            node = node.get(name) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node = node.get("text")
+        texts[part.ref] = node if isinstance(node, str) else ""
+    return texts
+
+
+def narrative_length(doc: dict) -> int:
+    """Characters in all the narrative parts of a document."""
+    return sum(len(text) for text in _narrative_texts(doc).values())
+
+
+def narrative_length_errors(doc: dict) -> dict[str, str]:
+    """{part ref: message} for parts over NARRATIVE_PART_MAX_CHARS, and under the ref
+    "narrative" one message when the parts together exceed NARRATIVE_REPORT_MAX_CHARS."""
+    texts = _narrative_texts(doc)
+    errors = {
+        ref: f"本部分不能超过{NARRATIVE_PART_MAX_CHARS}字，现有{len(text)}字。"
+        for ref, text in texts.items()
+        if len(text) > NARRATIVE_PART_MAX_CHARS
+    }
+    total = sum(len(text) for text in texts.values())
+    if total > NARRATIVE_REPORT_MAX_CHARS:
+        errors["narrative"] = f"全部文字部分合计不能超过{NARRATIVE_REPORT_MAX_CHARS}字，现有{total}字。"
+    return errors

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import permissions, services, workflow
 from ..calendar import current_report_year, deadline
@@ -28,10 +28,9 @@ from ..navigation import safe_next
 from ..pdf.presentation import report_context
 from ..rules import Finding, Severity, check_document
 from ..selectors import check_report, comment_threads, completeness, export_report, previous_document, report_queryset
+from ..services import editing
+from ..text import BAD_TEXT_MESSAGE, has_bad_text
 from ..wizard import BASIC, PREVIEW, SUBMIT, Step, step_of_ref, step_parts, steps
-
-# Document refs (as in the audit trail) of the header fields, and their form names.
-HEADER_OF = {"title": "header.title", "issued_on": "header.issued_on", "organization.name": "header.organization_name"}
 
 
 def _report_url(report: Report, step: str = BASIC) -> str:
@@ -98,16 +97,7 @@ def create(request: HttpRequest, org_code: str) -> HttpResponse:
 
 
 def _values(doc: dict, report: Report) -> dict[str, Any]:
-    values = services.flatten(doc)
-    values.update(
-        {
-            "header.title": doc["title"],
-            "header.organization_name": doc["organization"]["name"],
-            "header.issued_on": doc["issued_on"] or "",
-            "header.procurement_unit": report.procurement_unit,
-        }
-    )
-    return values
+    return editing.edit_values(doc, report)
 
 
 def _findings_for(findings: list[Finding], report: Report, step: Step | None) -> list[dict]:
@@ -141,7 +131,8 @@ def _findings_payload(report: Report, step: Step, doc: dict) -> dict[str, Any]:
 def _step_context(report: Report, step: Step, *, values: dict | None = None, errors: dict | None = None) -> dict:
     fmt = report.spec
     doc = export_report(report)
-    values = {**_values(doc, report), **(values or {})}
+    stored = _values(doc, report)
+    values = {**stored, **(values or {})}
     last = previous_document(report)
     all_steps = steps(fmt)
     index = [s.code for s in all_steps].index(step.code)
@@ -153,6 +144,8 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
         "prev_step": all_steps[index - 1] if index > 0 else None,
         "next_step": all_steps[index + 1] if index + 1 < len(all_steps) else None,
         "values": values,
+        # What the report holds, as shown: the base of every edit the page sends.
+        "server_values": {ref: _display(value) for ref, value in stored.items()},
         "errors": errors or {},
         "editable": report.status in services.EDITABLE_STATUSES,
         "parts": [],
@@ -215,14 +208,31 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
     return context
 
 
-def _split_posted(data) -> tuple[int | None, dict[str, str]]:
+def _bad_request(message: str, *, code: str, as_json: bool) -> HttpResponse:
+    if as_json:
+        return JsonResponse({"ok": False, "code": code, "message": message}, status=400)
+    return HttpResponse(f"<!doctype html><meta charset=utf-8><p>{message}</p>", status=400)
+
+
+def _posted_version(value: Any) -> int | None:
+    """A version as posted: a whole number (JSON numbers too), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _split_posted(data) -> dict[str, str]:
     """Form fields are named by ref; one flat mapping, as the autosave sends."""
-    version = data.get("version")
-    values = {k: v for k, v in data.items() if "." in k and not k.startswith("csrf")}
-    return (int(version) if version not in (None, "") else None), values
+    return {k: v for k, v in data.items() if "." in k and not k.startswith("csrf")}
 
 
-def _save(report: Report, user, version: int | None, values: dict[str, Any]) -> services.SaveResult:
+def _save(
+    report: Report, user, values: dict[str, Any], *, version: int | None = None, bases: dict | None = None
+) -> services.SaveResult:
     cells, narrative, header = {}, {}, {}
     for ref, text in values.items():
         if ref.startswith("narrative."):
@@ -232,7 +242,7 @@ def _save(report: Report, user, version: int | None, values: dict[str, Any]) -> 
         else:
             cells[ref] = text
     return services.save_edits(
-        report, actor=user, expected_version=version, cells=cells, narrative=narrative, header=header
+        report, actor=user, expected_version=version, bases=bases, cells=cells, narrative=narrative, header=header
     )
 
 
@@ -248,79 +258,134 @@ def step_view(request: HttpRequest, org_code: str, year: int, step_code: str) ->
     report = permissions.clerk_report(request.user, org_code, year)
     step = _get_step(report, step_code)
     if request.method == "POST":
-        version, values = _split_posted(request.POST)
-        target = request.POST.get("goto") or step.code
+        # Where to go is checked before anything is written: an unknown step is a 404, not a half-done save.
+        target = _get_step(report, request.POST.get("goto") or step.code)
         if report.status not in services.EDITABLE_STATUSES:
             # Read-only: the step buttons only navigate.
-            return redirect(_report_url(report, _get_step(report, target).code))
+            return redirect(_report_url(report, target.code))
+        if has_bad_text(dict(request.POST.lists())):
+            return _bad_request(BAD_TEXT_MESSAGE, code="bad_text", as_json=False)
+        version = _posted_version(request.POST.get("version"))
+        if version is None:
+            # No version, no bases: nothing to tell a concurrent edit from this form's old values.
+            return _bad_request(
+                "保存请求缺少有效的版本号，未保存任何内容；请刷新页面后重试。", code="bad_version", as_json=False
+            )
+        values = _split_posted(request.POST)
         try:
-            result = _save(report, request.user, version, values)
-        except services.StaleVersion as exc:
-            # Show what the other person saved, not the stale values this form posted.
-            changed = set(exc.changes) | {HEADER_OF.get(ref, ref) for ref in exc.changes}
-            kept = {ref: value for ref, value in values.items() if ref not in changed}
-            context = _step_context(Report.objects.get(pk=report.pk), step, values=kept)
-            context["conflict"] = _conflict(report, exc)
-            return render(request, "workspace/step.html", context, status=409)
+            result = _save(report, request.user, values, version=version)
         except services.NotEditable as exc:
             messages.error(request, exc.message)
             return redirect(_report_url(report, step.code))
-        if result.errors:
-            context = _step_context(result.report, step, values=values, errors=result.errors)
-            return render(request, "workspace/step.html", context, status=422)
-        return redirect(_report_url(report, _get_step(report, target).code))
+        except editing.InvalidEdit as exc:
+            return _bad_request(exc.message, code=exc.code, as_json=False)
+        if result.errors or result.conflicts:
+            # Conflicting cells show what the report holds; the clerk's text is listed in the box.
+            shown = {ref: value for ref, value in values.items() if ref not in result.conflicts}
+            context = _step_context(result.report, step, values=shown, errors=result.errors)
+            if result.conflicts:
+                context["conflict"] = {
+                    "message": "以下内容已被他人修改，您的修改未保存；如仍要改，请重新填写后保存。",
+                    "changes": [c.as_dict() for c in result.conflicts.values()],
+                }
+            return render(request, "workspace/step.html", context, status=409 if result.conflicts else 422)
+        return redirect(_report_url(report, target.code))
     return render(request, "workspace/step.html", _step_context(report, step))
 
 
-def _conflict(report: Report, exc: services.StaleVersion) -> dict[str, Any]:
-    fmt = report.spec
-    changes = []
-    for ref, value in exc.changes.items():
-        try:
-            label = fmt.label_of(ref)
-        except KeyError:  # a transition changed the status
-            label = str(Report._meta.get_field(ref).verbose_name) if ref == "status" else ref
-        changes.append({"ref": ref, "form_ref": HEADER_OF.get(ref, ref), "label": label, "value": value})
-    return {"message": exc.message, "version": exc.current_version, "changes": changes}
+def _current_values(report: Report, doc: dict, refs) -> dict[str, str]:
+    current = _values(doc, report)
+    return {ref: _display(current.get(ref)) for ref in refs}
+
+
+def _change_feed(report: Report, user, doc: dict, since: int, *, exclude_event: int | None = None) -> list[dict]:
+    """Who changed what after ``since``, with the values the report holds now."""
+    items = editing.recent_changes(report, since, exclude_event=exclude_event)
+    current = _current_values(report, doc, [item["ref"] for item in items])
+    return [item | {"value": current[item["ref"]], "mine": item["by_id"] == user.pk} for item in items]
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def autosave(request: HttpRequest, org_code: str, year: int) -> JsonResponse:
+    """POST: save edits, each against its base. GET: the change feed (``changes``), on the same URL."""
+    if request.method == "GET":
+        return changes(request, org_code, year)
     report = permissions.clerk_report(request.user, org_code, year)
     try:
         payload = json.loads(request.body or b"{}")
-        version = int(payload["version"])
-        values = dict(payload.get("values", {}))
-        step = _get_step(report, payload.get("step") or BASIC)
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"ok": False, "message": "请求格式不正确。"}, status=400)
+    except (ValueError, UnicodeDecodeError):
+        return _bad_request("请求格式不正确。", code="bad_json", as_json=True)
+    if not isinstance(payload, dict):
+        return _bad_request("请求格式不正确。", code="bad_json", as_json=True)
+    if has_bad_text(payload):
+        return _bad_request(BAD_TEXT_MESSAGE, code="bad_text", as_json=True)
+    version = _posted_version(payload.get("version"))
+    if version is None:
+        return _bad_request("版本号须为整数。", code="bad_version", as_json=True)
+    values, bases = payload.get("values", {}), payload.get("bases", {})
+    if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+        return _bad_request("每个值都须为文字。", code="bad_value", as_json=True)
+    if not isinstance(bases, dict) or not all(isinstance(bases.get(ref), str) for ref in values):
+        return _bad_request("每项修改都须附带修改前的值，未保存任何内容。", code="missing_base", as_json=True)
+    step = next((s for s in steps(report.spec) if s.code == (payload.get("step") or BASIC)), None)
+    if step is None:
+        return JsonResponse({"ok": False, "code": "unknown_step", "message": "没有这一步。"}, status=404)
     try:
-        result = _save(report, request.user, version, values)
-    except services.StaleVersion as exc:
-        refreshed = Report.objects.get(pk=report.pk)
-        current = _values(export_report(refreshed), refreshed)
-        conflict = _conflict(refreshed, exc)
-        conflict["values"] = {
-            HEADER_OF.get(c["ref"], c["ref"]): _display(current.get(HEADER_OF.get(c["ref"], c["ref"]), c["value"]))
-            for c in conflict["changes"]
-        }
-        return JsonResponse({"ok": False, "conflict": conflict}, status=409)
+        result = _save(report, request.user, values, bases={ref: bases[ref] for ref in values})
     except services.NotEditable as exc:
-        return JsonResponse({"ok": False, "message": exc.message}, status=409)
+        return JsonResponse({"ok": False, "code": exc.code, "message": exc.message}, status=409)
     report = result.report
     current = _values(result.document, report)
+    saved = [ref for ref in values if ref not in result.errors and ref not in result.conflicts]
     return JsonResponse(
         {
             "ok": True,
             "version": report.version,
             "errors": result.errors,
-            "values": {ref: _display(current.get(ref)) for ref in values if ref not in result.errors},
+            "conflicts": {ref: c.as_dict() for ref, c in result.conflicts.items()},
+            "values": {ref: _display(current.get(ref)) for ref in saved},
             "computed": {spec.ref: _display(current.get(spec.ref)) for spec in report.spec.cells() if spec.computed},
+            "changes": _change_feed(
+                report, request.user, result.document, version, exclude_event=result.event.pk if result.event else None
+            ),
             "saved_at": timezone.localtime(report.updated_at).strftime("%H:%M:%S"),
             **_findings_payload(report, step, result.document),
         }
     )
+
+
+@login_required
+@require_GET
+def changes(request: HttpRequest, org_code: str, year: int) -> JsonResponse:
+    """What changed since version N (from the audit trail), and who else has the report open."""
+    report = permissions.clerk_report(request.user, org_code, year)
+    since = _posted_version(request.GET.get("since"))
+    if since is None:
+        return _bad_request("版本号须为整数。", code="bad_version", as_json=True)
+    step = next((s for s in steps(report.spec) if s.code == (request.GET.get("step") or BASIC)), None)
+    if step is None:
+        return JsonResponse({"ok": False, "code": "unknown_step", "message": "没有这一步。"}, status=404)
+    editing.mark_present(report, request.user, step.code)
+    titles = {s.code: s.title for s in steps(report.spec)}
+    data: dict[str, Any] = {
+        "ok": True,
+        "version": report.version,
+        "editable": report.status in services.EDITABLE_STATUSES,
+        "status": report.get_status_display(),
+        "editors": [
+            {"name": entry["name"], "step": titles.get(entry["step"], "")}
+            for entry in editing.present_users(report, exclude=request.user)
+        ],
+        "changes": [],
+    }
+    if report.version > since:  # the common case, nothing new, costs no audit or rules query
+        doc = export_report(report)
+        data["changes"] = _change_feed(report, request.user, doc, since)
+        current = _values(doc, report)
+        data["computed"] = {spec.ref: _display(current.get(spec.ref)) for spec in report.spec.cells() if spec.computed}
+        data |= _findings_payload(report, step, doc)
+    return JsonResponse(data)
 
 
 def _display(value: Any) -> str:
@@ -330,18 +395,31 @@ def _display(value: Any) -> str:
 @login_required
 @require_POST
 def no_applications(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
-    """本年度未收到政府信息公开申请: every cell of table 三 becomes 0."""
+    """本年度未收到政府信息公开申请: every cell of table 三 becomes 0.
+
+    Decided per cell against the page's version: a cell someone else changed
+    since is left as they wrote it and named in the message.
+    """
     report = permissions.clerk_report(request.user, org_code, year)
+    version = _posted_version(request.POST.get("version"))
+    if version is None:
+        return _bad_request("请求缺少有效的版本号，未做任何修改；请刷新页面后重试。", code="bad_version", as_json=False)
     fmt = report.spec
     cells = {spec.ref: "0" for spec in fmt.cells() if spec.section == "applications" and not spec.computed}
     try:
-        services.save_edits(
-            report, actor=request.user, expected_version=None, cells=cells, action="report.no_applications"
+        result = services.save_edits(
+            report, actor=request.user, expected_version=version, cells=cells, action="report.no_applications"
         )
     except services.NotEditable as exc:
         messages.error(request, exc.message)
+    except editing.InvalidEdit as exc:
+        return _bad_request(exc.message, code=exc.code, as_json=False)
     else:
-        messages.success(request, "已将表三全部填为0。")
+        if result.conflicts:
+            names = "、".join(c.label for c in result.conflicts.values())
+            messages.warning(request, f"以下单元格已被他人修改，未填为0，请核对：{names}")
+        else:
+            messages.success(request, "已将表三全部填为0。")
     return redirect(_report_url(report, "applications"))
 
 

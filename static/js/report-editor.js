@@ -15,10 +15,21 @@
   const config = JSON.parse(document.getElementById("grid-config").textContent);
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 
-  let dirty = {};      // ref -> text not yet saved
-  let held = {};       // ref -> text that conflicts with someone else's save: sent only on request
+  const othersBox = document.getElementById("others-live");
+  const presenceBox = document.getElementById("presence");
+  // What the server holds, as shown: the base of every edit.
+  const base = JSON.parse((document.getElementById("server-values") || { textContent: "{}" }).textContent);
+
+  let dirty = {};      // ref -> {value, base}: typed, not yet confirmed by the server
+  let held = {};       // ref -> {mine, base, theirs, by, at, label}: clashes, sent only on the clerk's choice
+  const seen = {};     // ref -> the version of the value shown, so an older answer never overwrites a newer one
+  const foreign = { pending: {}, held: {} }; // stored edits of other steps, kept as they are
   let inflight = null; // the running save, a Promise
   let timer = null;
+  let failures = 0;    // network or server errors in a row (back-off)
+  let notice = "";     // a message that outranks the computed status until the next edit
+  let savedAt = "";
+  let leaving = false;
 
   // -- values ---------------------------------------------------------------
   const FULL = "０１２３４５６７８９－";
@@ -129,144 +140,278 @@
   }
 
   // -- saving -------------------------------------------------------------------
+  // Every edit is sent with its base, the value the server held when the clerk
+  // started typing; the server writes a cell only if it still holds that base
+  // (ADR 0010). A refused cell becomes a *held* edit: kept on the page and in
+  // localStorage with its base, never sent until the clerk chooses.
+  function same(a, b) {
+    const x = String(a === null || a === undefined ? "" : a).trim();
+    const y = String(b === null || b === undefined ? "" : b).trim();
+    if (x === y) return true;
+    const nx = toNumber(x);
+    return nx !== null && nx === toNumber(y);
+  }
+  function count(map) { return Object.keys(map).length; }
+  function knownVersion() { return Number(versionInput.value); }
+  function setVersion(v) {
+    if (!(Number(v) > knownVersion())) return;
+    document.querySelectorAll("#report-version, .report-version").forEach((input) => { input.value = v; });
+  }
+  function setField(ref, value) {
+    const el = field(ref);
+    if (el) el.value = value === null || value === undefined ? "" : value;
+    else setOutput(ref, value);
+    return el;
+  }
+
   function remember() {
     try {
-      const unsaved = Object.assign({}, held, dirty);
-      if (Object.keys(unsaved).length) localStorage.setItem(storageKey, JSON.stringify({ version: versionInput.value, values: unsaved }));
+      const pending = {};
+      Object.entries(dirty).forEach(([ref, d]) => { pending[ref] = { value: d.value, base: d.base }; });
+      const state = {
+        pending: Object.assign({}, foreign.pending, pending),
+        held: Object.assign({}, foreign.held, held),
+      };
+      if (count(state.pending) || count(state.held)) localStorage.setItem(storageKey, JSON.stringify(state));
       else localStorage.removeItem(storageKey);
     } catch (e) { /* private mode: the server save still runs */ }
   }
+  function updateStatus() {
+    const errors = Object.values(dirty).filter((d) => d.error).length;
+    let text;
+    if (notice) text = notice;
+    else if (failures) text = "保存失败，将重试";
+    else if (count(held)) text = (savedAt ? "其他修改已保存 " + savedAt + "；" : "") + count(held) + " 处修改与他人的修改冲突，尚未保存";
+    else if (inflight) text = "正在保存…";
+    else if (errors) text = errors + " 处填写有误，未保存这些单元格";
+    else if (count(dirty)) text = "有未保存的修改…";
+    else text = savedAt ? "已保存 " + savedAt : "已保存";
+    saveState.textContent = text;
+  }
   function markDirty(el) {
     if (!editable || !el.dataset.ref) return;
-    if (held[el.dataset.ref] !== undefined) return holdEdit(el);
-    dirty[el.dataset.ref] = el.value;
+    const ref = el.dataset.ref;
+    notice = "";
+    if (held[ref]) {
+      // Still in conflict: keep the edit, but do not send it until the user says so.
+      held[ref].mine = el.value;
+      remember();
+      return;
+    }
+    dirty[ref] = { value: el.value, base: dirty[ref] ? dirty[ref].base : baseOf(ref) };
     remember();
-    saveState.textContent = "有未保存的修改…";
+    updateStatus();
     recompute();
     clearTimeout(timer);
     timer = setTimeout(save, 800);
   }
-  function holdEdit(el) {
-    // Still in conflict: keep the edit, but do not send it until the user says so.
-    held[el.dataset.ref] = el.value;
-    remember();
+  function baseOf(ref) { return base[ref] === undefined ? "" : base[ref]; }
+
+  function post(body, keepalive) {
+    return fetch(saveUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: Boolean(keepalive),
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "X-Requested-With": "fetch" },
+      body: JSON.stringify(body),
+    }).then((response) => {
+      const type = response.headers.get("Content-Type") || "";
+      if (response.status >= 500) throw new Error("server");
+      if (!type.includes("application/json")) throw new Error("login");
+      return response.json().then((data) => ({ status: response.status, data: data }));
+    });
   }
   function save(options) {
     clearTimeout(timer);
-    if (inflight) return inflight.then(() => (Object.keys(dirty).length ? save(options) : null));
-    const sent = Object.assign({}, dirty);
-    if (!Object.keys(sent).length) return Promise.resolve(null);
-    saveState.textContent = "正在保存…";
-    const body = JSON.stringify({ version: Number(versionInput.value), step: step, values: sent });
-    inflight = fetch(saveUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      keepalive: Boolean(options && options.keepalive),
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "X-Requested-With": "fetch" },
-      body: body,
-    })
-      .then((response) => {
-        const type = response.headers.get("Content-Type") || "";
-        if (response.status >= 500) throw new Error("server");
-        if (!type.includes("application/json")) throw new Error("login");
-        return response.json().then((data) => ({ status: response.status, data: data }));
-      })
+    if (inflight) return inflight.then(() => (count(dirty) ? save(options) : null));
+    const values = {};
+    const bases = {};
+    Object.entries(dirty).forEach(([ref, d]) => { values[ref] = d.value; bases[ref] = d.base; });
+    if (!count(values)) { updateStatus(); return Promise.resolve(null); }
+    const sentVersion = knownVersion();
+    inflight = post({ version: sentVersion, step: step, values: values, bases: bases }, options && options.keepalive)
       .then(({ status, data }) => {
-        if (status === 409 && data.conflict) return onConflict(data.conflict);
+        failures = 0;
         if (!data.ok) {
-          saveState.textContent = data.message || "保存失败";
+          // Refused whole (read-only report, bad text…): nothing written, the edits stay typed.
+          notice = data.message || "保存失败";
           return;
         }
-        versionInput.value = data.version;
-        Object.keys(sent).forEach((ref) => {
-          if (dirty[ref] === sent[ref]) delete dirty[ref];
-          if (data.errors[ref]) {
-            showCellError(ref, data.errors[ref]);
-            // Keep what was typed: it stays on the page, marked, until corrected.
-          } else {
-            showCellError(ref, "");
-            const el = field(ref);
-            if (el && dirty[ref] === undefined && ref in data.values && el.value !== data.values[ref] && document.activeElement !== el) {
-              el.value = data.values[ref];
-            }
-          }
-        });
-        // A refused value stays pending, unless the user has typed a newer one meanwhile.
-        Object.keys(data.errors).forEach((ref) => { if (dirty[ref] === undefined) dirty[ref] = sent[ref]; });
-        Object.entries(data.computed).forEach(([ref, value]) => setOutput(ref, value));
-        document.getElementById("findings").innerHTML = data.findings_html;
-        document.getElementById("count-error").textContent = data.counts.error;
-        document.getElementById("count-warning").textContent = data.counts.warning;
-        highlight();
-        recompute();
-        const failed = Object.keys(data.errors).length;
-        saveState.textContent = failed ? failed + " 处填写有误，未保存这些单元格" : "已保存 " + data.saved_at;
-        remember();
+        onSaved(values, data);
       })
       .catch((error) => {
-        saveState.textContent = error.message === "login"
-          ? "登录已过期：请在新窗口重新登录后点“保存”，本页修改已暂存在浏览器中"
-          : error.message === "server" ? "保存失败（服务器错误），稍后自动重试" : "网络异常，稍后自动重试";
-        if (error.message !== "login") timer = setTimeout(save, 5000);
+        if (error.message === "login") {
+          notice = "登录已过期：请在新窗口重新登录后点“保存”，本页修改已暂存在浏览器中";
+          return;
+        }
+        // Network or server error: nothing is reported saved; retry with back-off.
+        failures += 1;
+        timer = setTimeout(save, Math.min(30000, 2000 * Math.pow(2, failures - 1)));
       })
-      .finally(() => { inflight = null; });
+      .finally(() => {
+        inflight = null;
+        updateStatus();
+      });
+    updateStatus();
     return inflight;
   }
-  function onConflict(conflict) {
-    versionInput.value = conflict.version;
-    const same = (a, b) => String(a === null || a === undefined ? "" : a).trim() === String(b === null || b === undefined ? "" : b).trim();
-    const clashes = [];
-    Object.entries(conflict.values).forEach(([ref, value]) => {
-      if (dirty[ref] === undefined) {
-        const el = field(ref);
-        if (el) el.value = value;
-        else setOutput(ref, value);
-      } else if (same(dirty[ref], value)) {
-        delete dirty[ref]; // our own earlier save (e.g. sent as the tab closed) landed
-      } else {
-        held[ref] = dirty[ref];
+  function onSaved(sent, data) {
+    setVersion(data.version);
+    Object.entries(sent).forEach(([ref, text]) => {
+      const d = dirty[ref];
+      if (data.conflicts[ref]) {
+        const c = data.conflicts[ref];
+        held[ref] = { mine: d ? d.value : text, base: d ? d.base : "", theirs: c.value, by: c.by, at: c.at, label: c.label };
         delete dirty[ref];
-        clashes.push(ref);
+        base[ref] = c.value;
+        if (c.version) seen[ref] = Math.max(seen[ref] || 0, c.version);
+        return;
+      }
+      if (data.errors[ref]) {
+        // Keep what was typed: it stays on the page, marked, until corrected.
+        showCellError(ref, data.errors[ref]);
+        if (d && d.value === text) d.error = true;
+        return;
+      }
+      showCellError(ref, "");
+      if (!(ref in data.values)) return;
+      base[ref] = data.values[ref];
+      seen[ref] = Math.max(seen[ref] || 0, data.version);
+      if (d && d.value === text) {
+        delete dirty[ref];
+        const el = field(ref);
+        if (el && el.value !== data.values[ref] && document.activeElement !== el) el.value = data.values[ref];
+      } else if (d) {
+        d.base = data.values[ref]; // typed on since: based on what just landed
       }
     });
+    Object.entries(data.computed).forEach(([ref, value]) => setOutput(ref, value));
+    applyChanges(data.changes || []);
+    showFindings(data);
+    if (count(data.values)) savedAt = data.saved_at; // only what the server answered with counts as saved
     remember();
+    showConflicts();
+  }
+  function showFindings(data) {
+    if (!data.findings_html) return;
+    document.getElementById("findings").innerHTML = data.findings_html;
+    document.getElementById("count-error").textContent = data.counts.error;
+    document.getElementById("count-warning").textContent = data.counts.warning;
+    highlight();
     recompute();
-    if (!clashes.length) {
-      if (Object.keys(dirty).length) save();
+  }
+
+  // -- other people's saves ----------------------------------------------------------
+  function applyChanges(changes) {
+    const told = [];
+    changes.forEach((c) => {
+      if (seen[c.ref] && c.version <= seen[c.ref]) return; // older than what this page has
+      seen[c.ref] = c.version;
+      if (!c.mine) told.push(c);
+      const el = field(c.ref);
+      if (held[c.ref]) {
+        Object.assign(held[c.ref], { theirs: c.value, by: c.by, at: c.at, label: c.label });
+        if (same(held[c.ref].mine, c.value)) { delete held[c.ref]; if (el) el.classList.remove("is-invalid"); }
+      } else if (dirty[c.ref]) {
+        if (same(dirty[c.ref].value, c.value)) {
+          delete dirty[c.ref];
+        } else {
+          // Both typed in this cell: hold ours, ask the clerk.
+          held[c.ref] = { mine: dirty[c.ref].value, base: dirty[c.ref].base, theirs: c.value, by: c.by, at: c.at, label: c.label };
+          delete dirty[c.ref];
+        }
+      } else {
+        setField(c.ref, c.value);
+        if (el) flash(el);
+      }
+      base[c.ref] = c.value;
+    });
+    if (told.length) tell(told);
+    recompute();
+    remember();
+    showConflicts();
+  }
+  function flash(el) {
+    const target = el.closest("td") || el;
+    target.classList.add("changed-by-other");
+    setTimeout(() => target.classList.remove("changed-by-other"), 4000);
+  }
+  function tell(changes) {
+    const byWho = {};
+    changes.forEach((c) => { (byWho[c.by] = byWho[c.by] || []).push(c.label); });
+    othersBox.innerHTML = Object.entries(byWho).map(([who, labels]) =>
+      "<div>" + escapeHtml(who) + " 刚刚修改了：" + escapeHtml(labels.slice(0, 6).join("、")) +
+      (labels.length > 6 ? " 等" + labels.length + "处" : "") + "</div>").join("");
+    othersBox.classList.remove("d-none");
+  }
+  function showPresence(editors) {
+    if (!presenceBox) return;
+    presenceBox.textContent = editors.length
+      ? "同时打开本报告的还有：" + editors.map((e) => e.name + (e.step ? "（" + e.step + "）" : "")).join("、")
+      : "";
+    presenceBox.classList.toggle("d-none", !editors.length);
+  }
+  function poll() {
+    if (inflight || document.visibilityState === "hidden") return;
+    const url = saveUrl + "?since=" + encodeURIComponent(knownVersion()) + "&step=" + encodeURIComponent(step);
+    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then((response) => ((response.headers.get("Content-Type") || "").includes("application/json") ? response.json() : null))
+      .then((data) => {
+        if (!data || !data.ok) return;
+        showPresence(data.editors || []);
+        if (data.computed) Object.entries(data.computed).forEach(([ref, value]) => setOutput(ref, value));
+        applyChanges(data.changes || []);
+        showFindings(data);
+        setVersion(data.version);
+        if (!data.editable) notice = "报告当前状态为“" + data.status + "”，不能修改。";
+        updateStatus();
+      })
+      .catch(() => { /* the next poll tries again */ });
+  }
+
+  // -- conflicts ---------------------------------------------------------------------
+  function showConflicts() {
+    document.querySelectorAll(".is-invalid[data-ref]").forEach((el) => { if (!held[el.dataset.ref]) el.classList.remove("is-invalid"); });
+    if (!count(held)) {
+      conflictBox.classList.add("d-none");
+      conflictBox.innerHTML = "";
+      updateStatus();
       return;
     }
-    const items = conflict.changes
-      .filter((c) => clashes.includes(c.ref) || clashes.includes(c.form_ref))
-      .map((c) => "<li>" + escapeHtml(c.label) + "：" + escapeHtml(c.value === null ? "（空白）" : String(c.value)) + "</li>")
-      .join("");
-    conflictBox.innerHTML = "<strong>" + escapeHtml(conflict.message) + "</strong><ul class='mb-2'>" + items +
+    const items = Object.entries(held).map(([ref, h]) => {
+      const el = field(ref);
+      if (el) { el.classList.add("is-invalid"); if (el.value !== h.mine) el.value = h.mine; }
+      return "<li data-ref='" + escapeHtml(ref) + "'>" + escapeHtml(h.label || ref) + "：" + escapeHtml(h.by || "他人") +
+        (h.at ? "于" + escapeHtml(h.at) : "") + "改为“" + escapeHtml(h.theirs === "" ? "（空白）" : h.theirs) +
+        "”，您填写的是“" + escapeHtml(h.mine === "" ? "（空白）" : h.mine) + "”</li>";
+    }).join("");
+    conflictBox.innerHTML = "<strong>以下内容已被他人修改，您的修改尚未保存；请选择保留哪一方。</strong><ul class='mb-2'>" + items +
       "</ul><button type='button' class='btn btn-sm btn-danger' id='save-mine'>保留我的修改并保存</button> " +
       "<button type='button' class='btn btn-sm btn-outline-secondary' id='take-theirs'>采用对方的修改</button>";
     conflictBox.classList.remove("d-none");
-    clashes.forEach((ref) => { const el = field(ref); if (el) el.classList.add("is-invalid"); });
     document.getElementById("save-mine").addEventListener("click", () => {
-      Object.assign(dirty, held);
+      // Based on what the clerk was just shown: if it moved again, they are asked again.
+      Object.entries(held).forEach(([ref, h]) => { dirty[ref] = { value: h.mine, base: h.theirs }; });
       held = {};
-      clashes.forEach((ref) => { const el = field(ref); if (el) el.classList.remove("is-invalid"); });
-      conflictBox.classList.add("d-none");
+      notice = "";
+      showConflicts();
+      remember();
       save();
     });
     document.getElementById("take-theirs").addEventListener("click", () => {
-      clashes.forEach((ref) => {
-        const el = field(ref);
-        if (el) { el.value = conflict.values[ref]; el.classList.remove("is-invalid"); }
-      });
+      Object.entries(held).forEach(([ref, h]) => { setField(ref, h.theirs); base[ref] = h.theirs; });
       held = {};
+      notice = "";
       remember();
-      conflictBox.classList.add("d-none");
+      showConflicts();
       recompute();
-      saveState.textContent = "已采用对方的修改";
     });
-    saveState.textContent = "他人已修改本报告，" + clashes.length + " 处修改尚未保存";
+    recompute();
+    updateStatus();
   }
   function escapeHtml(text) {
     const div = document.createElement("div");
-    div.textContent = text;
+    div.textContent = text === null || text === undefined ? "" : String(text);
     return div.innerHTML;
   }
 
@@ -364,27 +509,43 @@
   form.addEventListener("focusout", (event) => {
     if (event.target.dataset.ref && dirty[event.target.dataset.ref] !== undefined) save();
   });
-  // Leaving a step: save first, then go (no stale-version post of the whole form).
+  // Leaving a step: save first, then go (no stale post of the whole form). A
+  // held conflict is never sent on the way out: the clerk stays to decide, or
+  // leaves it held in this browser, shown again on return.
+  function leaveOk() {
+    if (!count(held)) return true;
+    const ok = window.confirm("有 " + count(held) + " 处修改与他人的修改冲突，尚未保存。\n" +
+      "确定离开吗？您的修改将保留在本浏览器中，回到本步时再选择保留哪一方。");
+    if (!ok) conflictBox.scrollIntoView({ block: "center" });
+    return ok;
+  }
   form.addEventListener("submit", (event) => {
     if (!editable) return;
     event.preventDefault();
     const target = event.submitter && event.submitter.value ? event.submitter.value : step;
+    if (!leaveOk()) return;
+    const heldBefore = count(held);
     save().then(() => {
-      const pending = Object.keys(dirty).length;
-      if (pending) {
-        saveState.textContent = pending + " 处填写有误或未能保存，请先改正";
+      if (count(held) > heldBefore) return; // a new conflict came back: the clerk decides first
+      const pending = count(dirty);
+      if (pending || failures) {
+        notice = pending + " 处填写有误或未能保存，请先改正";
+        updateStatus();
+        notice = "";
         return;
       }
       const parts = window.location.pathname.replace(/\/$/, "").split("/");
       parts[parts.length - 1] = target;
+      leaving = true;
       window.location.href = parts.join("/") + "/";
     });
   });
   document.querySelectorAll("form:not(#step-form)").forEach((other) => {
     other.addEventListener("submit", (event) => {
-      if (!Object.keys(dirty).length && !inflight) return;
+      if (!count(dirty) && !inflight && !count(held)) return;
       event.preventDefault();
-      save().then(() => other.submit());
+      if (!leaveOk()) return;
+      save().then(() => { leaving = true; other.submit(); });
     });
   });
   document.getElementById("no-applications") && document.getElementById("no-applications").addEventListener("click", (event) => {
@@ -412,33 +573,62 @@
     });
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "hidden" && Object.keys(dirty).length) save({ keepalive: true });
+    if (document.visibilityState === "hidden" && count(dirty)) save({ keepalive: true });
+    if (document.visibilityState === "visible") poll();
   });
+  window.addEventListener("focus", poll);
   window.addEventListener("pagehide", () => {
-    if (Object.keys(dirty).length) save({ keepalive: true });
+    if (count(dirty)) save({ keepalive: true });
   });
   window.addEventListener("beforeunload", (event) => {
-    if (Object.keys(dirty).length) {
-      save({ keepalive: true });
-      event.preventDefault();
-    }
+    if (leaving) return;
+    if (count(dirty)) save({ keepalive: true });
+    // Unsent or held edits stay in localStorage either way; the browser asks first.
+    if (count(dirty) || count(held)) event.preventDefault();
   });
 
-  // Unsaved edits left in this browser (closed tab, expired session): restore and save them.
-  try {
-    const stored = JSON.parse(localStorage.getItem(storageKey) || "null");
-    if (stored && stored.values && editable) {
-      Object.entries(stored.values).forEach(([ref, value]) => {
-        const el = field(ref);
-        if (el) el.value = value;
+  // Edits left in this browser (a reload, a closed tab, an expired session).
+  // Pending ones are sent again with their original base, so a save that
+  // landed just before the reload is simply confirmed; held ones stay held.
+  function restore() {
+    let stored = null;
+    try { stored = JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { stored = null; }
+    if (!stored || !editable) return;
+    if (stored.values && !stored.pending) {
+      // An older page's format: no bases known, so each differing value is held for the clerk.
+      stored = { pending: {}, held: {} };
+      Object.entries(JSON.parse(localStorage.getItem(storageKey)).values || {}).forEach(([ref, value]) => {
+        stored.held[ref] = { mine: value, base: null, theirs: null, by: "", at: "", label: "" };
       });
-      dirty = stored.values;
-      // The version these edits were made on: anything saved since is a conflict to show.
-      if (stored.version && Number(stored.version) < Number(versionInput.value)) versionInput.value = stored.version;
+    }
+    Object.entries(stored.pending || {}).forEach(([ref, p]) => {
+      if (!field(ref)) { foreign.pending[ref] = p; return; }
+      setField(ref, p.value);
+      dirty[ref] = { value: p.value, base: p.base };
+    });
+    Object.entries(stored.held || {}).forEach(([ref, h]) => {
+      if (!field(ref)) { foreign.held[ref] = h; return; }
+      const now = baseOf(ref);
+      if (same(h.mine, now)) return; // the report already says what the clerk wanted
+      held[ref] = Object.assign({}, h, { theirs: now, label: h.label || labelOf(ref) });
+    });
+    remember();
+    showConflicts();
+    if (count(dirty)) {
+      notice = "";
       save();
     }
-  } catch (e) { localStorage.removeItem(storageKey); }
+  }
+  function labelOf(ref) {
+    const el = field(ref);
+    return (el && el.getAttribute("aria-label")) || ref;
+  }
 
+  restore();
   recompute();
   highlight();
+  updateStatus();
+  // Tests stretch the interval to decide themselves when a page learns of others' saves.
+  setInterval(poll, window.reportEditorPollMs || 4000);
+  poll();
 })();

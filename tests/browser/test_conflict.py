@@ -57,7 +57,8 @@ def test_it_holds_a_clashing_edit_until_the_clerk_decides(sign_in, report, shots
     # Bob goes on working: his other edits save, the clash stays held.
     bob.locator(f'input[data-ref="{OTHER}"]').fill("7")
     bob.keyboard.press("Tab")
-    expect(bob.locator("#save-state")).to_contain_text("已保存")
+    expect(bob.locator("#save-state")).to_contain_text("其他修改已保存")
+    expect(bob.locator("#save-state")).to_contain_text("1 处修改与他人的修改冲突")
     assert value(report, OTHER) == 7
     assert value(report, CELL) == 41
 
