@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from disclosure.interchange import InvalidDocument, canonicalize
-from disclosure.office import export_report_xlsx
+from disclosure.office import export_report_docx, export_report_xlsx
 from disclosure.parsing import parse_report
 from disclosure.parsing.sandbox import MB, Limits, parse_untrusted
 
@@ -36,6 +36,38 @@ def test_it_reads_good_files_exactly_as_parse_report(path):
     assert sandboxed.document == direct.document
     assert sandboxed.problems == direct.problems
     assert sandboxed.kind == direct.kind
+
+
+def office_and_pdf_files() -> list[tuple[str, bytes, int]]:
+    weasyprint = pytest.importorskip("weasyprint")
+    html = (FIXTURES / "002_lc-swj_2021.html").read_text(encoding="utf-8")
+    return [
+        ("report.docx", export_report_docx(canonicalize(seed("004"))), 2020),
+        ("report.xlsx", export_report_xlsx(canonicalize(seed("002"))), 2021),
+        ("report.pdf", weasyprint.HTML(string=html).write_pdf(), 2021),
+    ]
+
+
+def test_it_reads_word_excel_and_pdf_exactly_as_parse_report():
+    for name, data, year in office_and_pdf_files():
+        # The Office exports print the tables, not always the title: year and office given.
+        direct = parse_report(data, filename=name, year=year, org_name="某某局")
+        sandboxed = parse_untrusted(data, filename=name, year=year, org_name="某某局")
+        assert (sandboxed.document, sandboxed.problems, sandboxed.kind) == (
+            direct.document,
+            direct.problems,
+            direct.kind,
+        ), name
+
+
+def test_it_reads_again_with_the_fallback_name_when_the_file_names_no_office():
+    data = "2020年政府信息公开工作年度报告\n一、总体情况\n本年度依法公开。\n".encode()
+    with pytest.raises(InvalidDocument) as exc:
+        parse_untrusted(data, filename="r.txt")
+    assert exc.value.code == "no_organization" and exc.value.params == {"year": 2020}
+    sandboxed = parse_untrusted(data, filename="r.txt", org_code="org-x", fallback_org_name="某某局")
+    assert sandboxed.document == parse_report(data, filename="r.txt", org_code="org-x", org_name="某某局").document
+    assert sandboxed.document["organization"]["name"] == "某某局"
 
 
 def test_it_passes_year_org_name_and_code_through():
