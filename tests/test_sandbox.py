@@ -7,6 +7,7 @@ a child that runs into one is stopped within a second or two.
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import re
@@ -14,9 +15,11 @@ import time
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from disclosure.interchange import InvalidDocument, canonicalize
 from disclosure.office import export_report_docx, export_report_xlsx
@@ -267,3 +270,19 @@ def test_it_refuses_an_answer_larger_than_the_output_cap():
     good, name = good_file()
     error = refused_untrusted(good, name, Limits(output_bytes=2000))
     assert error.params["limit"] == "output"
+
+
+def test_it_guards_the_command_too_unless_told_not_to(tmp_path):
+    bad = tmp_path / "nested.pdf"
+    bad.write_bytes(nested_forms_pdf())
+    err = StringIO()
+    with pytest.raises(SystemExit) as exc:
+        call_command("parse_report", str(bad), stdout=StringIO(), stderr=err)
+    assert exc.value.code == 2 and "文件过于复杂或已损坏" in err.getvalue()
+    good = next(FIXTURES.glob("seed_004_*.txt"))
+    outputs = []
+    for flag in ("--sandbox", "--no-sandbox"):
+        out = StringIO()
+        call_command("parse_report", str(good), flag, stdout=out, stderr=StringIO())
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1] and json.loads(outputs[0])["year"] == 2020

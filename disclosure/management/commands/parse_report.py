@@ -1,9 +1,11 @@
-"""parse_report FILE [--year Y] [--org NAME] [--code CODE] [-o OUT.json]
+"""parse_report FILE [--year Y] [--org NAME] [--code CODE] [-o OUT.json] [--no-sandbox]
 
 Exit 0 when every cell was found, 1 when cells are missing (listed on
-stderr), 2 when the file cannot be read.
+stderr), 2 when the file cannot be read. The file is read in a child process
+with hard limits (``parsing.sandbox``) unless ``--no-sandbox`` is given.
 """
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -11,6 +13,8 @@ from django.core.management.base import BaseCommand
 
 from disclosure.interchange import InvalidDocument, dumps
 from disclosure.parsing import parse_report
+from disclosure.parsing.files import read_bytes
+from disclosure.parsing.sandbox import parse_untrusted
 
 
 class Command(BaseCommand):
@@ -22,12 +26,21 @@ class Command(BaseCommand):
         parser.add_argument("--org", help="发布机关名称（覆盖从标题识别的名称）")
         parser.add_argument("--code", help="机关代码；省略时按名称生成 org-xxxxxxxxxx")
         parser.add_argument("-o", "--output", help="输出文件；省略时写到标准输出")
+        parser.add_argument(
+            "--sandbox",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="在受限的子进程中读取（默认）；--no-sandbox 在本进程中读取",
+        )
 
     def handle(self, *args, **options):
+        kwargs = {"year": options["year"], "org_name": options["org"], "org_code": options["code"]}
         try:
-            result = parse_report(
-                options["file"], year=options["year"], org_name=options["org"], org_code=options["code"]
-            )
+            if options["sandbox"]:
+                data, name = read_bytes(options["file"])
+                result = parse_untrusted(data, filename=name, **kwargs)
+            else:
+                result = parse_report(options["file"], **kwargs)
         except InvalidDocument as exc:
             for message in exc.messages:
                 self.stderr.write(f"无法识别：{message}")
