@@ -31,6 +31,16 @@ def _bad_items(data) -> bool:
     return any(is_bad_text(key) or any(is_bad_text(v) for v in values) for key, values in data.lists())
 
 
+def _small(request: HttpRequest) -> bool:
+    """Small enough for Django to hold as request.body (uploads are streamed instead)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return limit is None or length <= limit
+
+
 def bad_request(request: HttpRequest, message: str, code: str) -> HttpResponse:
     """A clear 400: JSON for scripts, the Chinese error page for people."""
     wants_json = request.content_type == "application/json" or "application/json" in request.headers.get("Accept", "")
@@ -59,6 +69,9 @@ class HostileInputMiddleware:
         if is_bad_text(request.path) or _bad_items(request.GET):
             return True
         if request.method == "POST" and request.content_type in FORM_TYPES:
+            if request.content_type == "multipart/form-data" and _small(request):
+                # Read the body first so a view may still read request.body after the form is parsed.
+                request.body  # noqa: B018
             return _bad_items(request.POST)
         return False
 
