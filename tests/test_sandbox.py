@@ -151,12 +151,16 @@ def nested_forms_pdf(depth: int = 10, fan_out: int = 5) -> bytes:
     return raw_pdf(*forms, page_resources="<< /XObject << /X 6 0 R >> >>", contents=b"/X Do")
 
 
-def hidden_stream_pdf(megabytes: int = 400) -> bytes:
-    """A page drawing one Form XObject whose stream is ``megabytes`` of zeros, deflated."""
+def deflated_zeros(megabytes: int) -> bytes:
     compressor, zeros, parts = zlib.compressobj(9), bytes(MB), []
     for _ in range(megabytes):
         parts.append(compressor.compress(zeros))
-    data = b"".join(parts) + compressor.flush()
+    return b"".join(parts) + compressor.flush()
+
+
+def hidden_stream_pdf(megabytes: int = 400) -> bytes:
+    """A page drawing one Form XObject whose stream is ``megabytes`` of zeros, deflated."""
+    data = deflated_zeros(megabytes)
     form = f"<< /Length {len(data)} /Filter /FlateDecode /Type /XObject /Subtype /Form /BBox [0 0 10 10] >>"
     return raw_pdf(
         form.encode() + b"\nstream\n" + data + b"\nendstream",
@@ -200,6 +204,15 @@ def test_it_refuses_a_400_mb_form_hidden_in_a_small_pdf_four_at_a_time():
         errors = list(pool.map(lambda i: refused_untrusted(data, f"hidden{i}.pdf"), range(4)))
     assert all(e.params["limit"] == "stream" and "解压后超过 50 MB" in e.messages[0] for e in errors)
     assert time.monotonic() - started < 10
+
+
+def test_it_refuses_a_font_whose_to_unicode_map_inflates_past_the_cap():
+    data = deflated_zeros(60)
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 7 0 R >>"
+    cmap = f"<< /Length {len(data)} /Filter /FlateDecode >>\nstream\n".encode() + data + b"\nendstream"
+    pdf = raw_pdf(font, cmap, page_resources="<< /Font << /F1 6 0 R >> >>", contents=b"BT /F1 9 Tf (x) Tj ET")
+    error = refused_untrusted(pdf, "font.pdf")
+    assert error.params["limit"] == "stream" and "字体解压后超过 50 MB" in error.messages[0]
 
 
 def test_it_refuses_an_xlsx_whose_sheet_xml_unpacks_to_84_mb_at_ratio_10():

@@ -10,7 +10,12 @@ decodes each stream with a cap, counting:
 - the nesting depth of forms (a cycle is infinitely deep);
 - the decoded size of each stream;
 - the XObject draws reachable (memoized products of depth × fan-out);
-- the content bytes interpreted, a stream counted each time it is drawn.
+- the content bytes interpreted, a stream counted each time it is drawn;
+- the fonts' streams (ToUnicode, embedded CMaps and programs), which pdfminer
+  decodes whole when it loads the resources of what it interprets.
+
+Object streams, images and annotations are left to pypdf's own limits and to
+the sandbox (``sandbox.py``): pdfminer decodes no image to extract text.
 
 Settings (read with defaults): ``REPORT_PDF_MAX_FORM_DEPTH`` (8),
 ``REPORT_UPLOAD_MAX_STREAM_BYTES`` (50 MB), ``REPORT_PDF_MAX_XOBJECT_DRAWS``
@@ -148,8 +153,10 @@ class _Walker:
         self.decoded = 0  # distinct streams, decoded
         self.costs: dict[tuple[Any, Any], _Cost] = {}
         self.active: set[tuple[Any, Any]] = set()
+        self.fonts_seen: set[Any] = set()
+        self.font_bytes = 0  # pdfminer loads each font once per document
 
-    def read(self, stream: Any, what: str) -> tuple[int, Counter]:
+    def read(self, stream: Any, what: str, *, scan: bool = True) -> tuple[int, Counter]:
         key = _key(stream)
         if key not in self.streams:
             cap = self.limits.max_stream_bytes
@@ -160,8 +167,42 @@ class _Walker:
                     self.name, f"中的{what}解压后超过 {_mb(cap)}", "stream", max_bytes=cap, object=str(key)
                 ) from None
             self.decoded += len(content)
-            self.streams[key] = (len(content), _draws_in(content) if b"Do" in content else Counter())
+            self.streams[key] = (len(content), _draws_in(content) if scan and b"Do" in content else Counter())
         return self.streams[key]
+
+    def fonts(self, resources: Any) -> None:
+        """Decode-check the font streams pdfminer reads when it loads these resources' fonts.
+
+        It loads every font of the resources it interprets with (ToUnicode and
+        embedded CMaps, font programs for widths and cmaps), used or not.
+        """
+        resources = resources.get_object() if resources is not None else None
+        fonts = resources.get("/Font") if hasattr(resources, "get") else None
+        fonts = fonts.get_object() if fonts is not None else None
+        if not hasattr(fonts, "values"):
+            return
+        for font in fonts.values():
+            font = font.get_object()
+            if not hasattr(font, "get") or _key(font) in self.fonts_seen:
+                continue
+            self.fonts_seen.add(_key(font))
+            parts = [font]
+            descendants = font.get("/DescendantFonts")
+            descendants = descendants.get_object() if descendants is not None else None
+            if isinstance(descendants, list):
+                parts += [d.get_object() for d in descendants]
+            for part in parts:
+                if not hasattr(part, "get"):
+                    continue
+                streams = [part.get("/ToUnicode"), part.get("/Encoding")]
+                descriptor = part.get("/FontDescriptor")
+                descriptor = descriptor.get_object() if descriptor is not None else None
+                if hasattr(descriptor, "get"):
+                    streams += [descriptor.get(k) for k in ("/FontFile", "/FontFile2", "/FontFile3")]
+                for stream in streams:
+                    stream = stream.get_object() if stream is not None else None
+                    if hasattr(stream, "get_data") and _key(stream) not in self.streams:
+                        self.font_bytes += self.read(stream, "字体", scan=False)[0]
 
     def xobjects(self, resources: Any) -> dict[bytes, Any]:
         if resources is None:
@@ -208,6 +249,7 @@ class _Walker:
             raise self.too_deep()  # a form that draws itself
         self.active.add(context)
         size, draws = self.read(xobject, "表单对象（Form XObject）")
+        self.fonts(own if own is not None else resources)
         below = self.drawn(draws, own if own is not None else resources, depth)
         self.active.discard(context)
         cost = _Cost(1 + below.draws, size + below.content, 1 + below.height)
@@ -231,6 +273,7 @@ class _Walker:
         contents = contents.get_object()
         streams = [c.get_object() for c in contents] if isinstance(contents, list) else [contents]
         resources = page.get("/Resources")
+        self.fonts(resources)
         # pdfminer interprets a page's streams as one: a draw may sit in any of them.
         draws: Counter = Counter()
         interpreted = 0
@@ -260,7 +303,7 @@ def check_pdf_work(reader: Any, name: str, limits: PdfLimits | None = None) -> N
         draws += cost.draws
         walker.check_draws(draws)
         interpreted += cost.content
-        if interpreted > limits.max_total_bytes:
+        if interpreted + walker.font_bytes > limits.max_total_bytes:
             most = limits.max_total_bytes
             raise InvalidDocument(
                 f"PDF 文件“{name}”中的压缩内容解压后异常庞大，可能是恶意构造的文件，已拒绝读取。"

@@ -187,7 +187,7 @@ def parse_untrusted(
         answer = stdout.read(limits.output_bytes + 1)
         stderr.seek(0)
         errors = stderr.read(64 * 1024).decode("utf-8", "replace")
-    return _result(process.returncode, answer, errors, limits, filename)
+    return _result(process.returncode, answer, errors, limits, filename, elapsed)
 
 
 def _kill_group(pid: int) -> None:
@@ -197,9 +197,12 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _result(returncode: int, answer: bytes, errors: str, limits: Limits, filename: str) -> ParseResult:
-    if returncode == -signal.SIGXCPU or (returncode == -signal.SIGKILL and "cpu" in errors):
+def _result(returncode: int, answer: bytes, errors: str, limits: Limits, filename: str, elapsed: float) -> ParseResult:
+    if returncode == -signal.SIGXCPU:
         raise too_complex("cpu", limits, filename)
+    if returncode == -signal.SIGKILL:
+        # Not ours (a timeout is handled before): the CPU hard limit, or the kernel out of memory.
+        raise too_complex("cpu" if elapsed >= limits.cpu_seconds else "memory", limits, filename)
     if returncode == -signal.SIGXFSZ or len(answer) > limits.output_bytes:
         raise too_complex("output", limits, filename)
     try:
