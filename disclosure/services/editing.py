@@ -196,11 +196,14 @@ def values_at(report: Report, version: int) -> dict[str, Any]:
 def recent_changes(report: Report, since: int, *, exclude_event: int | None = None) -> list[dict[str, Any]]:
     """Per form ref, the latest change after version ``since``: label, who, when, at which version."""
     fmt = report.spec
+    computed = {spec.ref for spec in fmt.cells() if spec.computed}
     latest: dict[str, tuple[AuditEvent, str]] = {}
     for event in _events_after(report, since):
         if event.pk == exclude_event:
             continue
         for ref in event.data.get("changes", {}):
+            if ref in computed:
+                continue  # totals follow their parts; the feed sends them apart
             latest[form_ref(fmt, ref)] = (event, ref)
     return [
         {

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import permissions, services, workflow
 from ..calendar import current_report_year, deadline
 from ..formats import FIRST_YEAR
+from ..interchange import get_path
 from ..layout import grids, html_rows
 from ..models import Report
 from ..navigation import safe_next
@@ -415,8 +416,10 @@ def no_applications(request: HttpRequest, org_code: str, year: int) -> HttpRespo
     except editing.InvalidEdit as exc:
         return _bad_request(exc.message, code=exc.code, as_json=False)
     else:
-        if result.conflicts:
-            names = "、".join(c.label for c in result.conflicts.values())
+        # Refused cells, and cells someone changed from a 0 this page showed (no edit, so no conflict).
+        kept = [ref for ref in cells if get_path(result.document, ref) != 0]
+        if kept:
+            names = "、".join(fmt.label_of(ref) for ref in kept)
             messages.warning(request, f"以下单元格已被他人修改，未填为0，请核对：{names}")
         else:
             messages.success(request, "已将表三全部填为0。")
