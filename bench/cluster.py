@@ -69,9 +69,9 @@ for i in range(drafts + approved):
     Organization.objects.filter(pk=report.organization_id).update(parent=district)
     Membership.objects.create(user=clerk, organization=report.organization, role=Membership.Role.CLERK)
     Membership.objects.create(user=reviewer, organization=report.organization, role=Membership.Role.REVIEWER)
-    if i >= drafts:
-        transition(report, Action.SUBMIT, actor=clerk)
-        transition(report, Action.APPROVE, actor=reviewer)
+    if i >= drafts:  # fresh users: memberships are cached on the user object
+        transition(report, Action.SUBMIT, actor=User.objects.get(pk=clerk.pk))
+        transition(report, Action.APPROVE, actor=User.objects.get(pk=reviewer.pk))
 """
 
 
@@ -249,7 +249,8 @@ class Cluster:
             "PUBLISHED_FILES_ACCEL_PREFIX": ACCEL_PREFIX,
             "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
             "LOG_LEVEL": "WARNING",
-            "WEB_CONCURRENCY": str(self.web_concurrency),
+            # 0: the production default of reportsite/gunicorn_conf.py.
+            **({"WEB_CONCURRENCY": str(self.web_concurrency)} if self.web_concurrency else {}),
         }
 
     def __enter__(self) -> Cluster:
