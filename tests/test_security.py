@@ -8,7 +8,8 @@ import io
 import zipfile
 
 import pytest
-from django.test import Client
+from django.contrib.auth import get_user_model
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from disclosure import selectors
@@ -190,3 +191,108 @@ def test_it_writes_formula_like_text_into_excel_as_text_that_reads_back_unchange
     assert [c for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"] == []
     named = [c for ws in book for row in ws.iter_rows() for c in row if c.value == EVIL_NAME]
     assert named and all(c.quotePrefix for c in named)
+
+
+# -- 8. hostile input: a clear 400, never a 500 or half a write -------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/reports/?q=%00",
+        "/stats/?jurisdiction=%00",
+        "/reports/?jurisdiction=a%00b",
+        "/data/?%00=1",
+        "/accounts/login/?next=%00",
+    ],
+)
+def test_it_refuses_nul_in_a_query_string_with_a_chinese_400(url):
+    client = Client(raise_request_exception=False)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "无法保存的控制字符" in response.text and "请求无法处理" in response.text
+
+
+def test_it_refuses_nul_in_a_form_field_and_writes_nothing(world, report):
+    clerk = world.client("owner_clerk")
+    clerk.raise_request_exception = False
+    before = (Report.objects.get(pk=report.pk).version, AuditEvent.objects.count())
+    response = clerk.post(
+        reverse("workspace:explain", args=["test-org", 2021]), {"key": "k", "text": "说明\x00", "version": 1}
+    )
+    assert response.status_code == 400 and "无法保存" in response.text
+    assert (Report.objects.get(pk=report.pk).version, AuditEvent.objects.count()) == before
+
+
+def test_it_answers_scripts_in_json():
+    response = Client().get("/reports/?q=%00", HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "bad_text"
+
+
+def test_it_sends_a_bare_word_next_back_to_the_report_not_a_500(world, report):
+    """next=abc used to reach redirect() as a URL name after the comment had been stored."""
+    reviewer = world.client("office_reviewer")
+    reviewer.raise_request_exception = False
+    url = reverse("review:comment", args=["test-org", 2021])
+    response = reviewer.post(url, {"anchor": "report", "body": "请核对。", "next": "abc"})
+    assert response.status_code == 302 and response["Location"] == reverse("review:report", args=["test-org", 2021])
+
+
+# -- 9. error pages and private caching ------------------------------------------------------
+
+
+@override_settings(DEBUG=False)
+def test_it_shows_chinese_error_pages_with_debug_off(world, report, monkeypatch):
+    anonymous = Client(raise_request_exception=False)
+    page = anonymous.get("/reports/nobody/2021/")
+    assert page.status_code == 404 and "页面不存在" in page.text
+    csrf = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    page = csrf.post("/accounts/login/", {"username": "x", "password": "y"})
+    assert page.status_code == 403 and "页面已过期" in page.text
+    from django.core.exceptions import PermissionDenied
+    from django.test import RequestFactory
+    from django.views.defaults import bad_request, permission_denied
+
+    request = RequestFactory().get("/")
+    page = permission_denied(request, PermissionDenied())
+    assert page.status_code == 403 and "没有权限" in page.content.decode()
+    page = bad_request(request, ValueError())
+    assert page.status_code == 400 and "请求无法处理" in page.content.decode()
+
+    from disclosure.portal import views as portal_views
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(portal_views.portal, "search", broken)
+    page = anonymous.get("/reports/")
+    assert page.status_code == 500 and "服务器出错" in page.text
+
+
+def test_it_marks_every_signed_in_page_and_draft_download_private(world, report):
+    clerk, reviewer = world.client("owner_clerk"), world.client("office_reviewer")
+    for client, url in [
+        (clerk, "/workspace/"),
+        (clerk, "/workspace/test-org/2021/applications/"),
+        (reviewer, "/review/"),
+        (reviewer, "/review/test-org/2021/"),
+        (reviewer, "/review/test-org/2021.xlsx"),
+        (reviewer, "/review/test-org/2021.docx"),
+        (reviewer, "/reports/"),
+        (Client(), "/accounts/login/"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Cache-Control"] == "private, no-store", url
+    admin = get_user_model().objects.create_superuser("root", "root@example.org", "a-long-password-1")
+    client = Client()
+    client.force_login(admin)
+    assert client.get("/admin/")["Cache-Control"] == "private, no-store"
+
+
+def test_it_keeps_public_caching_of_published_files_for_signed_in_visitors(world):
+    _published_evil(world)
+    reviewer = world.client("office_reviewer")
+    response = reviewer.get("/reports/test-org/2021.csv")
+    assert response["Cache-Control"] == "public, max-age=300"
+    assert Client().get("/reports/").get("Cache-Control") != "private, no-store"
