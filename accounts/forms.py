@@ -7,8 +7,10 @@ from django.contrib.auth.forms import PasswordChangeForm
 
 
 class OwnPasswordChangeForm(PasswordChangeForm):
-    def clean_new_password2(self) -> str:
-        password = super().clean_new_password2()
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        password = cleaned.get("new_password1")
         if password and self.user.check_password(password):
-            raise forms.ValidationError("新密码不能与原密码相同。", code="password_unchanged")
-        return password
+            error = forms.ValidationError("新密码不能与原密码相同。", code="password_unchanged")
+            self.add_error("new_password2", error)
+        return cleaned
