@@ -200,14 +200,28 @@ def test_it_exports_a_report_to_excel_and_word_for_its_reviewers(world, report):
     assert world.client("sibling_clerk").get(reverse("review:export", args=[*args, "xlsx"])).status_code == 404
 
 
-def test_it_exports_the_jurisdiction_year_to_one_workbook(world, report):
+def test_it_exports_the_jurisdiction_year_to_one_workbook(world, report, django_capture_on_commit_callbacks):
     import openpyxl
 
-    response = world.client("parent_supervisor").get(reverse("review:export_jurisdiction"), {"year": 2021})
-    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    from disclosure.models import Job
+
+    supervisor = world.client("parent_supervisor")
+    assert supervisor.get(reverse("review:export_jurisdiction"), {"year": 2021}).status_code == 405  # a POST now
+    with django_capture_on_commit_callbacks(execute=True):
+        response = supervisor.post(reverse("review:export_jurisdiction"), {"year": 2021}, follow=True)
+    assert "正在生成汇总表" in response.text
+    job = Job.objects.get(kind=Job.Kind.EXPORT)
+    status = supervisor.get(reverse("review:export_status", args=[job.pk])).json()
+    assert status["status"] == "succeeded" and status["url"] == reverse("review:export_download", args=[job.pk])
+    assert status["url"] in supervisor.get(reverse("review:dashboard"), {"year": 2021}).text
+    download = supervisor.get(status["url"])
+    assert "filename*=UTF-8''2021" in download["Content-Disposition"]
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
     values = [c.value for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row]
     assert "测试局" in values and "邻局" in values and "别的局" not in values
-    assert world.client("sibling_clerk").get(reverse("review:export_jurisdiction")).status_code == 404
+    # The workbook is its requester's: another supervisor, or someone with no scope, gets nothing.
+    assert world.client("other_supervisor").get(status["url"]).status_code == 404
+    assert world.client("sibling_clerk").post(reverse("review:export_jurisdiction")).status_code == 404
 
 
 def test_it_tells_a_reviewer_who_submitted_that_someone_else_approves(world, report):
