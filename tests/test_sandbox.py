@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
 
 from disclosure.interchange import InvalidDocument, canonicalize
 from disclosure.office import export_report_docx, export_report_xlsx
 from disclosure.parsing import parse_report
-from disclosure.parsing.sandbox import MB, Limits, parse_untrusted
+from disclosure.parsing.sandbox import MB, Limits, _child_environment, parse_untrusted
 
 from .factories import seed
 
@@ -71,6 +72,20 @@ def test_it_reads_again_with_the_fallback_name_when_the_file_names_no_office():
     sandboxed = parse_untrusted(data, filename="r.txt", org_code="org-x", fallback_org_name="某某局")
     assert sandboxed.document == parse_report(data, filename="r.txt", org_code="org-x", org_name="某某局").document
     assert sandboxed.document["organization"]["name"] == "某某局"
+
+
+@override_settings(REPORT_UPLOAD_MAX_UNPACKED_BYTES=10_000)
+def test_it_reads_with_the_parents_settings():
+    with pytest.raises(InvalidDocument) as error:
+        parse_untrusted(export_report_docx(canonicalize(seed("004"))), filename="r.docx")
+    assert error.value.code == "zip_bomb" and error.value.params["limit"] == 10_000
+
+
+def test_it_gives_the_child_no_secrets(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:pw@db/x")
+    env = _child_environment()
+    assert "s3cret" not in str(env) and "pw@db" not in str(env) and "DJANGO_SETTINGS_MODULE" not in env
 
 
 def test_it_passes_year_org_name_and_code_through():

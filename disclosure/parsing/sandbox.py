@@ -12,9 +12,10 @@ hostile file costs one child, not a gunicorn or Celery worker.
 ``subprocess`` rather than ``multiprocessing``: a Celery prefork worker is a
 daemonic process and cannot have multiprocessing children, and a fork of a
 web worker would inherit its database connections. The child is a new
-interpreter; it sets its limits before it reads a byte of the file, loads
-Django's settings for configuration only (no ``django.setup()``, so no model)
-and never opens the database.
+interpreter; it sets its limits before it reads a byte of the file. It gets
+the parent's ``REPORT_*`` settings (all the parse reads) over Django's
+defaults, not the settings module: no secret in its environment, no database
+configured, no model loaded.
 
 Protocol: stdin is one JSON line (arguments, the parent's ``REPORT_*``
 settings) followed by the file's bytes; stdout is one JSON object.
@@ -96,22 +97,31 @@ def too_complex(limit: str, limits: Limits, name: str = "", **params: Any) -> In
 
 
 def _report_settings() -> dict[str, Any]:
-    """The parent's REPORT_* settings, so that the child reads with the same limits (override_settings too)."""
+    """The parent's REPORT_* settings: all the parse reads (override_settings included)."""
     from django.conf import settings
 
     values = {}
     for name in dir(settings):
         if name.startswith("REPORT_"):
             value = getattr(settings, name)
-            if isinstance(value, bool | int | float | str | type(None)):
-                values[name] = value
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                continue
+            values[name] = value
     return values
 
 
-def _settings_module() -> str | None:
-    from django.conf import settings
+# What the child inherits of the environment: no secrets (SECRET_KEY, DATABASE_URL, mail
+# passwords) reach the process that reads hostile bytes.
+_ENVIRONMENT = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH")
 
-    return getattr(settings, "SETTINGS_MODULE", None) or os.environ.get("DJANGO_SETTINGS_MODULE")
+
+def _child_environment() -> dict[str, str]:
+    env = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
 
 
 def parse_untrusted(
@@ -141,12 +151,7 @@ def parse_untrusted(
         "fallback_org_name": fallback_org_name,
         "settings": _report_settings(),
     }
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    module = _settings_module()
-    if module:
-        env["DJANGO_SETTINGS_MODULE"] = module
-    env.pop("PYTHONSTARTUP", None)
+    env = _child_environment()
     command = [
         sys.executable,
         "-m",
@@ -258,17 +263,6 @@ def _caused_by_memory(exc: BaseException | None) -> bool:
     return False
 
 
-def _refuse_database() -> None:
-    """The child reads a file; it has no business with the database."""
-    from django.db import connections
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("the parse sandbox must not use the database")
-
-    for alias in connections:
-        connections[alias].connect = refuse  # type: ignore[method-assign]
-
-
 def _child(argv: list[str]) -> int:
     memory_bytes, cpu_seconds, output_bytes = (int(a) for a in argv[:3])
     _limit_self(memory_bytes, cpu_seconds, output_bytes)
@@ -289,13 +283,11 @@ def _child(argv: list[str]) -> int:
         data = stdin.read()
         from django.conf import settings
 
-        # Settings only, no django.setup(): the parse needs no app, loading them all costs
-        # 0.2–0.4 s a file, and without them no model can reach the database.
-        if not os.environ.get("DJANGO_SETTINGS_MODULE"):
-            settings.configure()
-        for name, value in header["settings"].items():
-            setattr(settings, name, value)
-        _refuse_database()
+        # The parent's REPORT_* settings over Django's defaults: all the parse reads. Neither the
+        # settings module nor django.setup(): no secrets needed, no model loaded, 0.3–0.6 s less
+        # per file (the project's settings import Celery), and no database: with DATABASES
+        # empty, Django's dummy backend refuses any query.
+        settings.configure(**header["settings"])
 
         from . import parse_report
 
