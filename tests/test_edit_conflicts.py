@@ -334,3 +334,17 @@ def test_it_lists_length_errors_for_importers():
         == f"本部分不能超过{NARRATIVE_PART_MAX_CHARS}字，现有{NARRATIVE_PART_MAX_CHARS + 1}字。"
     )
     assert errors["narrative"].startswith(f"全部文字部分合计不能超过{NARRATIVE_REPORT_MAX_CHARS}字")
+
+
+def test_it_shows_the_length_message_at_the_part_of_a_posted_step(owner, report):
+    too_long = "字" * (NARRATIVE_PART_MAX_CHARS + 1)
+    response = owner.post(step_url("problems"), {"version": report.version, "narrative.problems": too_long})
+    assert response.status_code == 422
+    message = f"本部分不能超过{NARRATIVE_PART_MAX_CHARS}字，现有{NARRATIVE_PART_MAX_CHARS + 1}字。"
+    assert f'<div class="invalid-feedback d-block">{message}</div>' in response.content.decode()
+
+
+def test_it_shows_a_header_error_at_its_field(owner, report):
+    response = owner.post(step_url("basic"), {"version": report.version, "header.issued_on": "2027-13-45"})
+    assert response.status_code == 422
+    assert '<div class="invalid-feedback">成文日期格式应为' in response.content.decode()

@@ -373,8 +373,12 @@
   function showConflicts() {
     document.querySelectorAll(".is-invalid[data-ref]").forEach((el) => { if (!held[el.dataset.ref]) el.classList.remove("is-invalid"); });
     if (!count(held)) {
-      conflictBox.classList.add("d-none");
-      conflictBox.innerHTML = "";
+      const elsewhere = Object.values(foreign.held).map((h) => h.label).filter(Boolean);
+      // Held on another step: said here too, so it is never forgotten.
+      conflictBox.innerHTML = elsewhere.length
+        ? "其他步骤中有 " + elsewhere.length + " 处与他人冲突的修改尚未处理：" + escapeHtml(elsewhere.join("、")) + "。请回到该步骤选择保留哪一方。"
+        : "";
+      conflictBox.classList.toggle("d-none", !elsewhere.length);
       updateStatus();
       return;
     }

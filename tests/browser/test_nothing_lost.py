@@ -144,3 +144,24 @@ def test_it_never_shows_an_old_value_as_saved_after_a_quick_reload(sign_in, repo
         assert cell(report) == int(typed), attempt  # 已保存 means the server holds it
         expect(alice.locator("#conflict-live")).to_be_hidden()  # nobody else is blamed
     shots(alice, "after-reloads")
+
+
+def test_it_retries_a_failed_save_and_says_saved_only_when_the_server_has_it(sign_in, report, shots):
+    alice = open_step(sign_in, "alice", "applications")
+
+    def refuse_saves(route):
+        if route.request.method == "POST":
+            route.abort()
+        else:
+            route.continue_()
+
+    alice.route("**/save/", refuse_saves)
+    alice.locator(f'input[data-ref="{CELL}"]').fill("88")
+    alice.keyboard.press("Tab")
+    expect(alice.locator("#save-state")).to_have_text("保存失败，将重试")
+    assert cell(report) != 88
+    shots(alice, "failed")
+
+    alice.unroute("**/save/", refuse_saves)
+    expect(alice.locator("#save-state")).to_contain_text("已保存", timeout=15_000)
+    assert cell(report) == 88
