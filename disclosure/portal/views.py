@@ -132,7 +132,7 @@ def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
         cache.set(key, page, portal.CACHE_TTL)
     # The site header is the visitor's own (staff see their links); only the rest is shared.
     response = render(request, "portal/report.html", page)
-    response["Cache-Control"] = "private, no-cache" if request.user.is_authenticated else LATEST
+    response["Cache-Control"] = "private, no-store" if request.user.is_authenticated else LATEST
     return response
 
 
@@ -158,19 +158,20 @@ def unavailable(request: HttpRequest, missing: list[str], what: str) -> HttpResp
 def _file_response(request: HttpRequest, meta: dict, ext: str) -> HttpResponse:
     name = meta["pdf"] if ext == "pdf" else meta["data"]
     storage = _storage()
+    # Asked first: nginx would answer a lost file with its own 404, and an
+    # object store's file fails only once read, in the middle of a 200.
+    if not storage.exists(name):
+        return unavailable(request, [name], request.path)
     accel = getattr(settings, "PUBLISHED_FILES_ACCEL_PREFIX", "")
     if accel and isinstance(storage, FileSystemStorage):
-        # The front web server (nginx) sends the bytes from the same volume;
-        # we only decide and label. A stat, so a lost file is our 503, not nginx's 404.
-        if not storage.exists(name):
-            return unavailable(request, [name], request.path)
+        # The front web server (nginx) sends the bytes from the same volume; we only decide and label.
         response = HttpResponse(content_type=CONTENT_TYPES[ext])
         response["X-Accel-Redirect"] = accel.rstrip("/") + "/" + name
         return response
-    # Any other storage (an object store): the bytes stream through Django.
+    # Any other storage (an object store) or no nginx: the bytes stream through Django.
     try:
         stored = storage.open(name, "rb")
-    except FileNotFoundError:
+    except FileNotFoundError:  # gone since the check
         return unavailable(request, [name], request.path)
     return FileResponse(stored, content_type=CONTENT_TYPES[ext])
 

@@ -19,6 +19,9 @@ CHUNK = 1024 * 1024
 def stored_sha256(field) -> str | None:
     """The SHA-256 of a stored file, or None when the storage does not have it."""
     digest = hashlib.sha256()
+    # Asked first: an object store's file fails only once read, and not with FileNotFoundError.
+    if not field.storage.exists(field.name):
+        return None
     try:
         with field.storage.open(field.name, "rb") as stored:
             for chunk in iter(lambda: stored.read(CHUNK), b""):
