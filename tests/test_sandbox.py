@@ -11,6 +11,8 @@ import json
 import os
 import random
 import re
+import subprocess
+import sys
 import time
 import zipfile
 import zlib
@@ -314,3 +316,50 @@ def test_it_guards_the_command_too_unless_told_not_to(tmp_path):
         call_command("parse_report", str(good), flag, stdout=out, stderr=StringIO())
         outputs.append(out.getvalue())
     assert outputs[0] == outputs[1] and json.loads(outputs[0])["year"] == 2020
+
+
+def test_it_ends_the_child_when_the_parent_is_killed(tmp_path):
+    """A worker killed by its own time limit leaves no reader behind: the wall clock was its to keep."""
+    (tmp_path / "chars.pdf").write_bytes(many_chars_pdf(2))
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from django.conf import settings; settings.configure();"
+            "from disclosure.parsing.sandbox import Limits, parse_untrusted;"
+            "parse_untrusted(open(sys.argv[1], 'rb').read(), filename='c.pdf', limits=Limits(wall_seconds=60))",
+            str(tmp_path / "chars.pdf"),
+        ],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    try:
+        child = None
+        for _ in range(100):
+            child = next((pid for pid in _pids() if _stat(pid)[1] == parent.pid), None)
+            if child:
+                break
+            time.sleep(0.05)
+        assert child, "no child started"
+        time.sleep(0.5)  # well into reading
+    finally:
+        parent.kill()
+        parent.wait()
+    for _ in range(60):
+        if _stat(child)[0] in ("", "Z"):
+            break
+        time.sleep(0.05)
+    assert _stat(child)[0] in ("", "Z"), "the child outlived its parent"
+
+
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _stat(pid: int) -> tuple[str, int]:
+    """State and parent of a process; ("", 0) when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return "", 0
+    return fields[0], int(fields[1])

@@ -250,6 +250,22 @@ def _limit_self(memory_bytes: int, cpu_seconds: int, output_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
     # Python ignores SIGXFSZ (a write past the cap fails quietly); let it kill, so the parent knows.
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """SIGKILL when the parent dies (a worker killed by its own time limit): the wall-clock
+    deadline is the parent's to enforce, so an orphan would only meet the CPU limit."""
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # the interpreter's own libc
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG; the spawning thread waits, so it outlives us
+    except (OSError, AttributeError):
+        return  # not Linux: the CPU limit still ends an orphan
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(1)
 
 
 def _caused_by_memory(exc: BaseException | None) -> bool:
