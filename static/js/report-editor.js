@@ -152,6 +152,8 @@
     return nx !== null && nx === toNumber(y);
   }
   function count(map) { return Object.keys(map).length; }
+  // NUL and lone surrogates: what disclosure.text refuses.
+  const BAD_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
   function knownVersion() { return Number(versionInput.value); }
   function setVersion(v) {
     if (!(Number(v) > knownVersion())) return;
@@ -226,7 +228,16 @@
     if (inflight) return inflight.then(() => (count(dirty) ? save(options) : null));
     const values = {};
     const bases = {};
-    Object.entries(dirty).forEach(([ref, d]) => { values[ref] = d.value; bases[ref] = d.base; });
+    Object.entries(dirty).forEach(([ref, d]) => {
+      if (BAD_TEXT.test(d.value)) {
+        // The server would refuse the whole request; keep it here, marked, and save the rest.
+        d.error = true;
+        showCellError(ref, "内容含有无法保存的控制字符或无效字符，请删除后重试。");
+        return;
+      }
+      values[ref] = d.value;
+      bases[ref] = d.base;
+    });
     if (!count(values)) { updateStatus(); return Promise.resolve(null); }
     const sentVersion = knownVersion();
     inflight = post({ version: sentVersion, step: step, values: values, bases: bases }, options && options.keepalive)
@@ -275,7 +286,7 @@
       }
       showCellError(ref, "");
       if (!(ref in data.values)) return;
-      base[ref] = data.values[ref];
+      if ((seen[ref] || 0) <= data.version) base[ref] = data.values[ref]; // unless a newer save is known
       seen[ref] = Math.max(seen[ref] || 0, data.version);
       if (d && d.value === text) {
         delete dirty[ref];
@@ -357,7 +368,8 @@
     fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
       .then((response) => ((response.headers.get("Content-Type") || "").includes("application/json") ? response.json() : null))
       .then((data) => {
-        if (!data || !data.ok) return;
+        // A save that started meanwhile answers with these changes too, and decides its own cells.
+        if (!data || !data.ok || inflight) return;
         showPresence(data.editors || []);
         if (data.computed) Object.entries(data.computed).forEach(([ref, value]) => setOutput(ref, value));
         applyChanges(data.changes || []);
