@@ -209,10 +209,15 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
     return context
 
 
-def _bad_request(message: str, *, code: str, as_json: bool) -> HttpResponse:
+# The step form and 本年度未收到申请 always carry the page's version; without it nothing is written.
+NO_VERSION_MESSAGE = "请求缺少有效的版本号，未保存任何内容；请刷新页面后重试。"
+
+
+def _bad_request(request: HttpRequest, message: str, *, code: str, as_json: bool) -> HttpResponse:
+    """A clear 400 in Chinese; nothing was written."""
     if as_json:
         return JsonResponse({"ok": False, "code": code, "message": message}, status=400)
-    return HttpResponse(f"<!doctype html><meta charset=utf-8><p>{message}</p>", status=400)
+    return render(request, "400.html", {"message": message, "code": code}, status=400)
 
 
 def _posted_version(value: Any) -> int | None:
@@ -265,13 +270,11 @@ def step_view(request: HttpRequest, org_code: str, year: int, step_code: str) ->
             # Read-only: the step buttons only navigate.
             return redirect(_report_url(report, target.code))
         if has_bad_text(dict(request.POST.lists())):
-            return _bad_request(BAD_TEXT_MESSAGE, code="bad_text", as_json=False)
+            return _bad_request(request, BAD_TEXT_MESSAGE, code="bad_text", as_json=False)
         version = _posted_version(request.POST.get("version"))
         if version is None:
             # No version, no bases: nothing to tell a concurrent edit from this form's old values.
-            return _bad_request(
-                "保存请求缺少有效的版本号，未保存任何内容；请刷新页面后重试。", code="bad_version", as_json=False
-            )
+            return _bad_request(request, NO_VERSION_MESSAGE, code="bad_version", as_json=False)
         values = _split_posted(request.POST)
         try:
             result = _save(report, request.user, values, version=version)
@@ -279,7 +282,7 @@ def step_view(request: HttpRequest, org_code: str, year: int, step_code: str) ->
             messages.error(request, exc.message)
             return redirect(_report_url(report, step.code))
         except editing.InvalidEdit as exc:
-            return _bad_request(exc.message, code=exc.code, as_json=False)
+            return _bad_request(request, exc.message, code=exc.code, as_json=False)
         if result.errors or result.conflicts:
             # Conflicting cells show what the report holds; the clerk's text is listed in the box.
             shown = {ref: value for ref, value in values.items() if ref not in result.conflicts}
@@ -316,19 +319,19 @@ def autosave(request: HttpRequest, org_code: str, year: int) -> JsonResponse:
     try:
         payload = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return _bad_request("请求格式不正确。", code="bad_json", as_json=True)
+        return _bad_request(request, "请求格式不正确。", code="bad_json", as_json=True)
     if not isinstance(payload, dict):
-        return _bad_request("请求格式不正确。", code="bad_json", as_json=True)
+        return _bad_request(request, "请求格式不正确。", code="bad_json", as_json=True)
     if has_bad_text(payload):
-        return _bad_request(BAD_TEXT_MESSAGE, code="bad_text", as_json=True)
+        return _bad_request(request, BAD_TEXT_MESSAGE, code="bad_text", as_json=True)
     version = _posted_version(payload.get("version"))
     if version is None:
-        return _bad_request("版本号须为整数。", code="bad_version", as_json=True)
+        return _bad_request(request, "版本号须为整数。", code="bad_version", as_json=True)
     values, bases = payload.get("values", {}), payload.get("bases", {})
     if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
-        return _bad_request("每个值都须为文字。", code="bad_value", as_json=True)
+        return _bad_request(request, "每个值都须为文字。", code="bad_value", as_json=True)
     if not isinstance(bases, dict) or not all(isinstance(bases.get(ref), str) for ref in values):
-        return _bad_request("每项修改都须附带修改前的值，未保存任何内容。", code="missing_base", as_json=True)
+        return _bad_request(request, "每项修改都须附带修改前的值，未保存任何内容。", code="missing_base", as_json=True)
     step = next((s for s in steps(report.spec) if s.code == (payload.get("step") or BASIC)), None)
     if step is None:
         return JsonResponse({"ok": False, "code": "unknown_step", "message": "没有这一步。"}, status=404)
@@ -363,7 +366,7 @@ def changes(request: HttpRequest, org_code: str, year: int) -> JsonResponse:
     report = permissions.clerk_report(request.user, org_code, year)
     since = _posted_version(request.GET.get("since"))
     if since is None:
-        return _bad_request("版本号须为整数。", code="bad_version", as_json=True)
+        return _bad_request(request, "版本号须为整数。", code="bad_version", as_json=True)
     step = next((s for s in steps(report.spec) if s.code == (request.GET.get("step") or BASIC)), None)
     if step is None:
         return JsonResponse({"ok": False, "code": "unknown_step", "message": "没有这一步。"}, status=404)
@@ -404,7 +407,7 @@ def no_applications(request: HttpRequest, org_code: str, year: int) -> HttpRespo
     report = permissions.clerk_report(request.user, org_code, year)
     version = _posted_version(request.POST.get("version"))
     if version is None:
-        return _bad_request("请求缺少有效的版本号，未做任何修改；请刷新页面后重试。", code="bad_version", as_json=False)
+        return _bad_request(request, NO_VERSION_MESSAGE, code="bad_version", as_json=False)
     fmt = report.spec
     cells = {spec.ref: "0" for spec in fmt.cells() if spec.section == "applications" and not spec.computed}
     try:
@@ -414,7 +417,7 @@ def no_applications(request: HttpRequest, org_code: str, year: int) -> HttpRespo
     except services.NotEditable as exc:
         messages.error(request, exc.message)
     except editing.InvalidEdit as exc:
-        return _bad_request(exc.message, code=exc.code, as_json=False)
+        return _bad_request(request, exc.message, code=exc.code, as_json=False)
     else:
         # Refused cells, and cells someone changed from a 0 this page showed (no edit, so no conflict).
         kept = [ref for ref in cells if get_path(result.document, ref) != 0]
