@@ -11,6 +11,7 @@ PostgreSQL database of their own, which SQLite cannot stand in for.
 """
 
 import hashlib
+import html
 import re
 
 import pytest
@@ -39,13 +40,15 @@ def cluster():
 
 
 def save_platform(clerk, node: str, text: str) -> None:
+    """What the editor does: the new text, sent with the text it replaces (its base)."""
     page = clerk.get(node, STEP)
     assert page.status == 200
     version = int(re.search(r'name="version" value="(\d+)"', page.text).group(1))
-    saved = clerk.post_json(
-        node, f"/workspace/{ORG}/{YEAR}/save/", {"version": version, "step": "overview", "values": {PLATFORM: text}}
-    )
-    assert saved.status == 200 and saved.json()["ok"], saved.text
+    shown = re.search(rf'<textarea[^>]*name="{re.escape(PLATFORM)}"[^>]*>(.*?)</textarea>', page.text, re.S)
+    payload = {"version": version, "step": "overview", "values": {PLATFORM: text}}
+    payload["bases"] = {PLATFORM: html.unescape(shown.group(1))}
+    saved = clerk.post_json(node, f"/workspace/{ORG}/{YEAR}/save/", payload)
+    assert saved.status == 200 and saved.json()["ok"] and PLATFORM in saved.json()["values"], saved.text
 
 
 def review_and_publish(clerk, reviewer, *, submit_via: str, publish_via: str) -> None:
