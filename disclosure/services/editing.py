@@ -219,11 +219,13 @@ def recent_changes(report: Report, since: int, *, exclude_event: int | None = No
 
 
 def _last_writer(report: Report, doc_ref: str) -> AuditEvent | None:
-    # Newest first: the few events of a busy afternoon, not the whole trail.
-    for event in AuditEvent.objects.filter(report=report).select_related("actor").order_by("-id")[:500]:
-        if doc_ref in event.data.get("changes", {}):
-            return event
-    return None
+    """The newest audit event that changed ``doc_ref`` (refs hold dots: has_key quotes them)."""
+    return (
+        AuditEvent.objects.filter(report=report, data__changes__has_key=doc_ref)
+        .select_related("actor")
+        .order_by("-id")
+        .first()
+    )
 
 
 # -- comparing values ---------------------------------------------------------------------
