@@ -155,7 +155,7 @@ def raw_pdf(*extra: bytes, page_resources: str, contents: bytes) -> bytes:
     return out
 
 
-def nested_forms_pdf(depth: int = 10, fan_out: int = 5) -> bytes:
+def nested_forms_pdf(depth: int = 10, fan_out: int = 5, name: str = "X") -> bytes:
     """Each form draws the next ``fan_out`` times; the innermost draws text: fan_out ** depth text draws."""
     forms = []
     for level in range(depth):
@@ -163,7 +163,7 @@ def nested_forms_pdf(depth: int = 10, fan_out: int = 5) -> bytes:
         if level == depth - 1:
             resources, content = "<< /Font << /F1 4 0 R >> >>", b"BT /F1 1 Tf 0 0 Td (x) Tj ET"
         else:
-            resources, content = f"<< /XObject << /X {number + 1} 0 R >> >>", b"/X Do " * fan_out
+            resources, content = f"<< /XObject << /{name} {number + 1} 0 R >> >>", f"/{name} Do ".encode() * fan_out
         forms.append(stream(content, f"/Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources {resources}"))
     return raw_pdf(*forms, page_resources="<< /XObject << /X 6 0 R >> >>", contents=b"/X Do")
 
@@ -202,12 +202,35 @@ def test_it_refuses_forms_nested_ten_deep_before_rendering():
     assert time.monotonic() - started < 5
 
 
+def test_it_follows_forms_that_borrow_their_callers_resources():
+    """A form with no (or empty) resources draws with the page's: nesting by names the page defines."""
+    names = [f"N{level}" for level in range(10)]
+    page_xobjects = " ".join(f"/{name} {6 + level} 0 R" for level, name in enumerate(names))
+    forms = [
+        stream(
+            f"/{names[level + 1]} Do ".encode() * 5 if level < 9 else b"BT /F1 1 Tf (x) Tj ET",
+            "/Type /XObject /Subtype /Form /BBox [0 0 10 10]" + (" /Resources << >>" if level % 2 else ""),
+        )
+        for level in range(10)
+    ]
+    data = raw_pdf(
+        *forms, page_resources=f"<< /Font << /F1 4 0 R >> /XObject << {page_xobjects} >> >>", contents=b"/N0 Do"
+    )
+    assert refused_untrusted(data, "borrowed.pdf").params["limit"] == "depth"
+
+
+def test_it_matches_names_spelled_in_other_charsets():
+    """pypdf reads the GBK name 标 as text, pdfminer as bytes: the draws are found either way."""
+    assert refused_untrusted(nested_forms_pdf(name="#b1#ea"), "named.pdf").params["limit"] == "depth"
+
+
 def test_it_refuses_a_wide_fan_out_of_forms_within_the_depth():
     error = refused_untrusted(nested_forms_pdf(depth=6, fan_out=10), "wide.pdf")
     assert error.params["limit"] == "draws" and "次数超过" in error.messages[0]
 
 
 def test_it_refuses_a_form_that_draws_itself():
+    """pdfminer skips the cycle, but no real report has one: refused rather than reasoned about."""
     form = stream(b"/X Do", "/Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources << /XObject << /X 6 0 R >> >>")
     data = raw_pdf(form, page_resources="<< /XObject << /X 6 0 R >> >>", contents=b"/X Do")
     assert refused_untrusted(data, "loop.pdf").params["limit"] == "depth"

@@ -7,7 +7,7 @@ each page the way pdfminer's interpreter will — page contents, then every
 ``Do`` of a Form XObject, with the resources pdfminer would use — and
 decodes each stream with a cap, counting:
 
-- the nesting depth of forms (a cycle is infinitely deep);
+- the nesting depth of forms (a cycle, which pdfminer skips, is refused as too deep);
 - the decoded size of each stream;
 - the XObject draws reachable (memoized products of depth × fan-out);
 - the content bytes interpreted, a stream counted each time it is drawn;
@@ -214,7 +214,17 @@ class _Walker:
         xobjects = xobjects.get_object()
         if not hasattr(xobjects, "items"):
             return {}
-        return {str(name)[1:].encode("utf-8", "surrogateescape"): ref for name, ref in xobjects.items()}
+        from pypdf.generic import NameObject
+
+        # The names as the content stream spells them: pypdf decoded them with the first charset that fit.
+        names: dict[bytes, Any] = {}
+        for name, ref in xobjects.items():
+            for charset in (*NameObject.CHARSETS, "charmap"):
+                try:
+                    names.setdefault(str(name)[1:].encode(charset), ref)
+                except UnicodeEncodeError:
+                    continue
+        return names
 
     def drawn(self, draws: Counter, resources: Any, depth: int) -> _Cost:
         """What the ``Do`` operators of one content stream cost, drawn with these resources."""
@@ -238,19 +248,23 @@ class _Walker:
         if depth > self.limits.max_depth:
             raise self.too_deep()
         own = xobject.get("/Resources")
-        # A form without resources uses its caller's (pdfminer, after PDF 1.1): the cost depends on them.
-        context = (_key(xobject), None if own is not None else _key(resources.get_object()) if resources else None)
+        own = own.get_object() if own is not None else None
+        # A form without resources, or with an empty dictionary, uses its caller's (pdfminer:
+        # ``dict_value(xobjres) if xobjres else self.resources``): the cost depends on them.
+        inherits = not own or not hasattr(own, "get")
+        used = resources if inherits else own
+        context = (_key(xobject), _key(resources.get_object()) if inherits and resources is not None else None)
         if context in self.costs:
             cost = self.costs[context]
             if depth - 1 + cost.height > self.limits.max_depth:
                 raise self.too_deep()
             return cost
         if context in self.active:
-            raise self.too_deep()  # a form that draws itself
+            raise self.too_deep()  # a form that draws itself: pdfminer skips it, no real report has one
         self.active.add(context)
         size, draws = self.read(xobject, "表单对象（Form XObject）")
-        self.fonts(own if own is not None else resources)
-        below = self.drawn(draws, own if own is not None else resources, depth)
+        self.fonts(used)
+        below = self.drawn(draws, used, depth)
         self.active.discard(context)
         cost = _Cost(1 + below.draws, size + below.content, 1 + below.height)
         self.costs[context] = cost
