@@ -1,6 +1,8 @@
 # Two entry points (README): `make run` and `make test`. Both install what is
 # missing: Debian packages (WeasyPrint's Pango and HarfBuzz subsetter, CJK
-# fonts, poppler) and the Python virtualenv.
+# fonts, poppler) and the Python virtualenv. Both need Redis on
+# 127.0.0.1:6379 (the job queue, ADR 0009): when nothing answers there they
+# install Debian's redis-server if missing and start one without persistence.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -13,8 +15,23 @@ DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+REDIS_PORT := 6379
+# Beat's schedule file, Redis's log and pid file of `make run`: kept out of the work tree.
+RUN_DIR := $(VENV)/var
+# True when something answers on Redis's port (bash's /dev/tcp: no client needed).
+REDIS_UP := (exec 3<>/dev/tcp/127.0.0.1/$(REDIS_PORT)) 2>/dev/null
+# Installs redis-server when missing and starts one (no persistence) when nothing answers.
+# Exit status 0 when it started one, 1 when one was there already.
+START_REDIS := $(REDIS_UP) && exit 1; \
+	command -v redis-server >/dev/null || { echo "Installing redis-server"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends redis-server; \
+		for i in 1 2 3 4 5 6 7 8 9 10; do $(REDIS_UP) && exit 1; sleep 0.2; done; }; \
+	mkdir -p $(RUN_DIR) && redis-server --daemonize yes --bind 127.0.0.1 --port $(REDIS_PORT) --save "" --appendonly no \
+		--dir $(abspath $(RUN_DIR)) --pidfile $(abspath $(RUN_DIR))/redis.pid --logfile $(abspath $(RUN_DIR))/redis.log || exit 2; \
+	for i in $$(seq 50); do $(REDIS_UP) && { echo "Started redis-server on 127.0.0.1:$(REDIS_PORT) (no persistence)"; exit 0; }; sleep 0.1; done; \
+	echo "redis-server did not start: see $(RUN_DIR)/redis.log" >&2; exit 2
 
-.PHONY: run test lint system-deps python-deps demo bench
+.PHONY: run test lint system-deps python-deps demo bench redis
 
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -34,19 +51,37 @@ $(VENV)/.installed: requirements.txt
 
 python-deps: $(VENV)/.installed
 
+# Redis for the job queue (and the cache), left running (make test, .ci/run).
+redis:
+	@( $(START_REDIS) ); rc=$$?; [ $$rc -le 1 ]
+
 demo: system-deps python-deps
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py loaddemo
 
-run: demo
-	@echo "Serving on http://$(HOST):$(PORT)/ (demo passwords printed above)"
+# The web server, one Celery worker and celery beat (and Redis when none was
+# running); Ctrl-C stops all of them, and Redis only if this run started it.
+run: system-deps python-deps
+	@( $(START_REDIS) ); rc=$$?; [ $$rc -le 1 ] || exit $$rc; \
+	started_redis=$$([ $$rc -eq 0 ] && echo 1); pids=""; \
+	stop() { \
+		trap - EXIT INT TERM; \
+		[ -z "$$pids" ] || { kill $$pids 2>/dev/null; wait $$pids 2>/dev/null; }; \
+		if [ -n "$$started_redis" ]; then redis-cli -p $(REDIS_PORT) shutdown nosave >/dev/null 2>&1; echo "Stopped redis-server"; fi; \
+	}; \
+	trap stop EXIT; trap 'exit 130' INT TERM; \
+	$(MAKE) --no-print-directory demo || exit 1; \
+	mkdir -p $(RUN_DIR); \
+	DJANGO_DEBUG=1 $(VENV)/bin/celery -A reportsite worker --loglevel=INFO --concurrency=2 & pids="$$pids $$!"; \
+	DJANGO_DEBUG=1 $(VENV)/bin/celery -A reportsite beat --loglevel=INFO --schedule=$(RUN_DIR)/celerybeat-schedule & pids="$$pids $$!"; \
+	echo "Serving on http://$(HOST):$(PORT)/ (demo passwords printed above); Ctrl-C stops the server, the worker and beat"; \
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: python-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: system-deps python-deps lint
+test: system-deps python-deps lint redis
 	DJANGO_SETTINGS_MODULE=reportsite.settings_test $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=reportsite.settings_test $(PY) manage.py report_schema --check
 	$(PY) -m pytest; rc=$$?; \
