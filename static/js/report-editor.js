@@ -181,7 +181,8 @@
   function updateStatus() {
     const errors = Object.values(dirty).filter((d) => d.error).length;
     let text;
-    if (notice) text = notice;
+    if (!editable) text = "只读";
+    else if (notice) text = notice;
     else if (failures) text = "保存失败，将重试";
     else if (count(held)) text = (savedAt ? "其他修改已保存 " + savedAt + "；" : "") + count(held) + " 处修改与他人的修改冲突，尚未保存";
     else if (inflight) text = "正在保存…";
@@ -375,7 +376,7 @@
         applyChanges(data.changes || []);
         showFindings(data);
         setVersion(data.version);
-        if (!data.editable) notice = "报告当前状态为“" + data.status + "”，不能修改。";
+        if (!data.editable && editable) notice = "报告当前状态为“" + data.status + "”，不能修改。";
         updateStatus();
       })
       .catch(() => { /* the next poll tries again */ });
