@@ -35,9 +35,11 @@ def test_it_saves_and_audits_a_change_of_the_signing_office_alone(world, report)
 def test_it_shows_the_other_persons_value_after_a_stale_post_without_javascript(world, report):
     clerk = world.client("owner_clerk")
     stale = report.version
+    typed = str(report.application_rows.get(row="new_received").natural_person + 1)  # an edit, not the shown value
     save(clerk, report, {"applications.new_received.natural_person": "999"})
     url = reverse("workspace:step", args=["test-org", 2021, "applications"])
-    page = clerk.post(url, {"version": stale, "applications.new_received.natural_person": "19", "goto": "applications"})
+    posted = {"version": stale, "applications.new_received.natural_person": typed, "goto": "applications"}
+    page = clerk.post(url, posted)
     assert page.status_code == 409
     field = re.search(r'name="applications.new_received.natural_person"[^>]*value="(\d*)"', page.text)
     assert field.group(1) == "999"
@@ -46,7 +48,7 @@ def test_it_shows_the_other_persons_value_after_a_stale_post_without_javascript(
 def test_it_refuses_numbers_too_large_to_store_at_their_cell(world, report):
     response = save(world.client("owner_clerk"), report, {"applications.granted.research": "99999999999"})
     assert response.status_code == 200
-    assert response.json()["errors"] == {"applications.granted.research": "数值过大，请核对。"}
+    assert response.json()["errors"]["applications.granted.research"].startswith("数值过大")
     doc = balanced_document("2021", year=2022)
     doc["active_disclosure"]["art20_8"]["fees"]["amount"] = "1000000000000000.0000"
     with pytest.raises(InvalidDocument) as info:
@@ -73,11 +75,14 @@ def test_it_lets_people_move_between_steps_of_a_read_only_report(world, report):
     assert response.status_code == 302 and response["Location"].endswith("/reviews/")
 
 
-def test_it_shows_the_published_name_while_a_correction_renames_the_office(world, report, client, settings, tmp_path):
+def test_it_shows_the_published_name_while_a_correction_renames_the_office(
+    world, report, client, settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.MEDIA_ROOT = tmp_path
     clerk, leader = world.users["owner_clerk"], world.users["office_reviewer"]
-    for action, actor in [(Action.SUBMIT, clerk), (Action.APPROVE, leader), (Action.PUBLISH, leader)]:
-        transition(report, action, actor=actor)
+    with django_capture_on_commit_callbacks(execute=True):  # the publishing job runs after commit
+        for action, actor in [(Action.SUBMIT, clerk), (Action.APPROVE, leader), (Action.PUBLISH, leader)]:
+            transition(report, action, actor=actor)
     transition(report, Action.CORRECT, actor=clerk)
     report.refresh_from_db()
     save_edits(report, actor=clerk, expected_version=report.version, header={"organization_name": "改名后的局"})
