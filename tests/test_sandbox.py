@@ -285,6 +285,35 @@ def test_it_refuses_an_xlsx_whose_sheet_xml_unpacks_to_84_mb_at_ratio_10():
     assert time.monotonic() - started < 5
 
 
+FAR_CELL = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+
+
+def seed_xlsx_with_sheet(change) -> bytes:
+    """The seed workbook with its first sheet's XML passed through ``change``."""
+    source = zipfile.ZipFile(io.BytesIO(export_report_xlsx(canonicalize(seed("002")))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, change(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "change, what",
+    [
+        (lambda xml: re.sub(rb"(<mergeCells[^>]*>)", rb'\1<mergeCell ref="E1:XFD1048576"/>', xml), "合并单元格"),
+        (lambda xml: xml.replace(b"</sheetData>", FAR_CELL + b"</sheetData>"), "单元格范围"),
+    ],
+    ids=["merged", "extent"],
+)
+def test_it_refuses_a_tiny_sheet_that_spans_billions_of_cells(change, what):
+    data = seed_xlsx_with_sheet(change)
+    assert len(data) < 20 * 1024
+    error = refused_untrusted(data, "report.xlsx")
+    assert error.params["limit"] == "cells" and f"{what}超过 1000000 格" in error.messages[0]
+
+
 # -- the sandbox as the last line -----------------------------------------------------------------
 
 

@@ -12,11 +12,15 @@ Settings (read with defaults, so settings.py needs no change):
 - ``REPORT_UPLOAD_MAX_XML_PART_BYTES`` (20 MB): the most one XML part (a sheet, the document body)
   may unpack to. The parsers hold a whole part as objects, at tens of times its size; a report's
   parts are well under 1 MB.
+- ``REPORT_XLSX_MAX_CELLS`` (1 000 000): the most cells a worksheet may merge, and span (rows ×
+  columns: what iterating its rows creates). openpyxl makes an object for every cell of a merged range and
+  of the rectangle it iterates: a 1 KB sheet merging A1:XFD1048576 asks for 17 billion.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +33,7 @@ DEFAULT_MAX_BYTES = 20 * MB
 DEFAULT_MAX_UNPACKED_BYTES = 200 * MB
 DEFAULT_MAX_ZIP_RATIO = 100
 DEFAULT_MAX_XML_PART_BYTES = 20 * MB
+DEFAULT_MAX_SHEET_CELLS = 1_000_000
 # Ratios of small members say nothing (an empty XML part compresses 50×).
 RATIO_MIN_MEMBER = 1 * MB
 MAX_ZIP_MEMBERS = 5000
@@ -284,16 +289,62 @@ def load_source(source: str | Path | bytes, filename: str | None = None) -> Sour
     return Source(data=data, kind=sniff(data, name), filename=name)
 
 
+_REF = rb"\$?([A-Za-z]{1,3})\$?(\d{1,7})"
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=[\"']" + _REF + b":" + _REF)
+
+
+def _column(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+def _too_many_cells(part: str, what: str, count: int, most: int) -> InvalidDocument:
+    return InvalidDocument(
+        f"文件过于复杂或已损坏，无法读取（工作表 {part} 的{what}超过 {most} 格）。",
+        code="too_complex",
+        params={"limit": "cells", "member": part, "cells": count, "max_cells": most},
+    )
+
+
+def check_merged_cells(archive: zipfile.ZipFile) -> None:
+    """Refuse merged ranges openpyxl would fill with an object per cell while loading."""
+    most = _setting("REPORT_XLSX_MAX_CELLS", DEFAULT_MAX_SHEET_CELLS)
+    for info in archive.infolist():
+        # Every XML part, not only xl/worksheets/: the workbook's relationships may put a sheet anywhere.
+        if not info.filename.lower().endswith(".xml"):
+            continue
+        xml = archive.read(info)  # at most REPORT_UPLOAD_MAX_XML_PART_BYTES (check_zip)
+        merged = 0
+        for c1, r1, c2, r2 in _MERGE.findall(xml):
+            merged += (abs(_column(c2) - _column(c1)) + 1) * (abs(int(r2) - int(r1)) + 1)
+            if merged > most:
+                raise _too_many_cells(info.filename, "合并单元格", merged, most)
+
+
+def check_sheet_extent(workbook: Any) -> None:
+    """Refuse a sheet whose cells span a rectangle iterating would fill (A1 and XFD1048576: 17 billion)."""
+    most = _setting("REPORT_XLSX_MAX_CELLS", DEFAULT_MAX_SHEET_CELLS)
+    for sheet in workbook.worksheets:
+        extent = sheet.max_row * sheet.max_column
+        if extent > most:
+            raise _too_many_cells(sheet.title, "单元格范围", extent, most)
+
+
 def open_workbook(data: bytes, name: str, *, data_only: bool = True) -> Any:
     """An openpyxl workbook, after the zip checks; InvalidDocument when it cannot be opened."""
     import openpyxl
 
     if sniff(data, name) != "xlsx":  # sniff refuses what is no file of ours at all, and says why
         raise InvalidDocument(f"文件“{name}”不是 Excel（.xlsx）工作簿。", code="wrong_type")
+    check_merged_cells(check_zip(data, name))
     try:
-        return openpyxl.load_workbook(io.BytesIO(data), data_only=data_only)
+        workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=data_only)
     except Exception as exc:  # openpyxl raises KeyError, ValueError, XML errors … on damage
         raise InvalidDocument(
             f"Excel 文件“{name}”已损坏，无法打开（{type(exc).__name__}）。请在 Excel/WPS 中打开后重新保存再上传。",
             code="corrupted",
         ) from None
+    check_sheet_extent(workbook)
+    return workbook
