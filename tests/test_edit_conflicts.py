@@ -348,3 +348,33 @@ def test_it_shows_a_header_error_at_its_field(owner, report):
     response = owner.post(step_url("basic"), {"version": report.version, "header.issued_on": "2027-13-45"})
     assert response.status_code == 422
     assert '<div class="invalid-feedback">成文日期格式应为' in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_lets_one_of_two_simultaneous_saves_on_one_base_win(office):
+    import threading
+
+    from django.db import connection
+
+    report = import_document(balanced_document("2021", year=YEAR)).report
+    loaded = shown(report)
+    start = threading.Barrier(2)
+    results = {}
+
+    def clerk(value):
+        try:
+            start.wait()
+            results[value] = save_edits(report, actor=None, bases=loaded, cells={CELL: value})
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=clerk, args=(value,)) for value in ("61", "62")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    winners = [value for value, result in results.items() if not result.conflicts]
+    losers = [result.conflicts[CELL] for result in results.values() if result.conflicts]
+    assert len(winners) == 1 and len(losers) == 1
+    assert stored(report, CELL) == int(winners[0]) and losers[0].value == winners[0]
