@@ -199,10 +199,12 @@ class Cluster:
         redis_db: int = 11,
         web_concurrency: int = 2,
         worker: bool = True,
+        worker_nice: int = 0,
         quiet: bool = True,
     ) -> None:
         self.node_count, self.drafts, self.approved = nodes, drafts, approved
         self.redis_db, self.web_concurrency, self.with_worker, self.quiet = redis_db, web_concurrency, worker, quiet
+        self.worker_nice = worker_nice
         self.password = secrets.token_urlsafe(12)
         self._secret = secrets.token_urlsafe(50)
         self.database = f"reportsite_nodes_{os.getpid()}"
@@ -296,6 +298,8 @@ class Cluster:
             self._spawn(command + ["--log-level", "warning"], output)
         if self.with_worker:
             worker = [PY, "-m", "celery", "-A", "reportsite", "worker", "-l", "warning", "--concurrency", "1"]
+            if self.worker_nice:  # renders yield the CPU to web requests (systemd: Nice=)
+                worker = ["nice", "-n", str(self.worker_nice), *worker]
             self._spawn(worker + ["--hostname", f"nodes-{os.getpid()}@%h"], output)
         self._start_nginx()
         for base in [*self.nodes, self.front]:

@@ -15,7 +15,7 @@ with approved reports seeded through the services and the workflow. Then:
    renders). Prints p50/p99/max of the portal requests in each phase
    (target: p99 < 150 ms while the renders run).
 
-    .venv/bin/python bench/publish.py [--reports 20] [--renders 8] [--clients 4]
+    .venv/bin/python bench/publish.py [--reports 20] [--renders 8] [--clients 4] [--worker-nice 10]
 
 Needs PostgreSQL at 127.0.0.1:5432 (trust auth), Redis at 127.0.0.1:6379 and nginx.
 """
@@ -117,12 +117,15 @@ def main() -> int:
     parser.add_argument("--renders", type=int, default=8, help="publications at once under portal load")
     parser.add_argument("--clients", type=int, default=4, help="portal client threads")
     parser.add_argument("--baseline", type=float, default=5.0, help="seconds of portal load without renders")
+    parser.add_argument("--worker-nice", type=int, default=0, help="run the worker at this niceness (e.g. 10)")
     args = parser.parse_args()
 
-    with Cluster(nodes=2, drafts=0, approved=args.reports + args.renders, redis_db=12) as cluster:
+    approved = args.reports + args.renders
+    with Cluster(nodes=2, drafts=0, approved=approved, redis_db=12, worker_nice=args.worker_nice) as cluster:
         print(
             f"cluster: 2 gunicorn nodes (sync, reportsite/gunicorn_conf.py, WEB_CONCURRENCY="
-            f"{cluster.web_concurrency} each), 1 Celery worker (concurrency 1), nginx (nginx-cluster.conf), "
+            f"{cluster.web_concurrency} each), 1 Celery worker (concurrency 1, nice {args.worker_nice}), "
+            "nginx (nginx-cluster.conf), "
             f"PostgreSQL, Redis, shared storage; {os.cpu_count()} cores",
             flush=True,
         )

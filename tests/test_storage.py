@@ -7,11 +7,13 @@ import shutil
 import zipfile
 
 import pytest
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.urls import reverse
 
 from disclosure.models import Publication, Report
+from disclosure.portal import published as portal
 from disclosure.services import import_document
 from disclosure.workflow import publish_imported
 
@@ -69,6 +71,18 @@ def test_it_serves_a_cached_download_on_a_node_that_mounts_the_storage_elsewhere
         assert response["X-Accel-Redirect"] == f"/_published/{pub.data.name}"
     else:
         assert hashlib.sha256(body(response)).hexdigest() == pub.data_sha256
+
+
+def test_it_reads_again_a_cached_entry_of_an_earlier_release_that_held_a_local_path(client, settings):
+    """Numbered revisions are cached for good: an entry written before storage names must not break them."""
+    settings.PUBLISHED_FILES_ACCEL_PREFIX = "/_published/"
+    pub = publish()
+    old = {"pk": pub.pk, "number": 1, "org_code": "lc-swj", "year": 2021, "name": "老城区商务和工业信息化局"}
+    old.update(pdf=str(settings.MEDIA_ROOT / pub.pdf.name), data=str(settings.MEDIA_ROOT / pub.data.name))
+    old.update(pdf_sha256=pub.pdf_sha256, data_sha256=pub.data_sha256, published=pub.published_at.timestamp())
+    cache.set(portal.meta_key("lc-swj", 2021, 1), old, None)
+    response = client.get(reverse("portal:download_revision", args=["lc-swj", 2021, 1, "pdf"]))
+    assert response.status_code == 200 and response["X-Accel-Redirect"] == f"/_published/{pub.pdf.name}"
 
 
 @pytest.mark.parametrize("accel", ["", "/_published/"])

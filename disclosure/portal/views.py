@@ -77,14 +77,21 @@ def report_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# What a cached download entry holds; an entry of another shape (an earlier
+# release's, with local paths, kept for good under a numbered revision's key)
+# is read again from the database.
+META_FORMAT = 2
+
+
 def _meta(org_code: str, year: int, number: int | None = None) -> dict:
     key = portal.meta_key(org_code, year, number)
     meta = cache.get(key)
-    if meta is None:
+    if meta is None or meta.get("format") != META_FORMAT:
         pub = portal.publication(org_code, year, number)
         if pub is None:
             raise Http404("没有找到已发布的报告。")
         meta = {
+            "format": META_FORMAT,
             "pk": pub.pk,
             "number": pub.number,
             "org_code": org_code,
