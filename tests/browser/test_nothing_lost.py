@@ -106,6 +106,7 @@ def test_it_keeps_both_edits_when_b_leaves_or_reloads_with_an_unresolved_conflic
     poll_now(alice)
     expect(alice.locator("#others-live")).to_contain_text("李四 刚刚修改了：存在的主要问题及改进情况")
     expect(alice.locator(PROBLEMS)).to_have_value(original + "（B补充）")
+    expect(alice.locator("#presence")).to_contain_text("李四（五、存在的主要问题及改进情况）")
     shots(alice, "told")
 
 
