@@ -1,5 +1,6 @@
 """A report travels through review in the browser: submit, return with a cell
-comment, fix, approve, publish; the published PDF is stored once."""
+comment, fix, approve, publish (answered at once, published by its job while
+the page waits); the published PDF is stored once."""
 
 import hashlib
 import re
@@ -39,7 +40,7 @@ def people(db, settings, tmp_path):
     return import_document(derive_totals(doc, overwrite=True)).report
 
 
-def test_it_walks_a_report_from_submission_to_publication(sign_in, live_server, people, shots):
+def test_it_walks_a_report_from_submission_to_publication(sign_in, live_server, people, shots, monkeypatch):
     report = people
     base = f"{live_server.url}/workspace/test-org/2021"
     review_url = f"{live_server.url}/review/test-org/2021/"
@@ -85,8 +86,20 @@ def test_it_walks_a_report_from_submission_to_publication(sign_in, live_server, 
     expect(leader.locator(".comment")).to_contain_text("已按台账更正。")
     leader.locator('button[data-action="approve"]').click()
     expect(leader.locator("#status")).to_have_text("已审核")
+    # The publish job is held back, as if every worker were busy: the click is answered at once.
+    held = []
+    monkeypatch.setattr("disclosure.jobs.core.send", held.append)
     leader.locator('button[data-action="publish"]').click()
-    expect(leader.locator("#status")).to_have_text("已发布")
+    expect(leader.locator(".alert-info").first).to_contain_text("正在生成正式文本…")
+    expect(leader.locator("#status")).to_have_text("发布中")
+    expect(leader.locator('button[data-action="publish"]')).to_have_count(0)
+    shots(leader, "publishing")
+    # The worker takes the job; the waiting page (static/js/jobs.js) shows the result by itself.
+    from disclosure.jobs import tasks
+
+    [job] = held
+    tasks.publish.apply(args=[str(job.pk)])
+    expect(leader.locator("#status")).to_have_text("已发布", timeout=15000)
     shots(leader, "published")
 
     publication = Publication.objects.get(report=report)
