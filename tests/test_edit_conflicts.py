@@ -218,7 +218,7 @@ def test_it_refuses_text_the_database_cannot_hold(owner, report):
     assert Report.objects.get(pk=report.pk).version == report.version
 
 
-@pytest.mark.parametrize("version", ["abc", 1.5, True, None, [1]])
+@pytest.mark.parametrize("version", ["abc", 1.5, True, None, [1], -1, 10**30, "9" * 40])
 def test_it_answers_a_version_that_is_not_a_whole_number_in_chinese(owner, report, version):
     response = post_json(
         owner, {"version": version, "step": "applications", "values": {CELL: "1"}, "bases": {CELL: ""}}
@@ -271,6 +271,7 @@ def test_it_tells_what_changed_since_a_version_with_labels_and_who(owner, member
     nothing = feed(owner, data["version"]).json()
     assert nothing["changes"] == [] and "findings_html" not in nothing
     assert feed(owner, "abc").status_code == 400 and feed(owner, "abc").json()["message"] == "版本号须为整数。"
+    assert feed(owner, "9" * 40).status_code == 400
 
 
 def test_it_names_header_fields_by_their_form_names_and_labels(owner, member, report):

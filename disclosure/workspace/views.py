@@ -211,6 +211,7 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
 
 # The step form and 本年度未收到申请 always carry the page's version; without it nothing is written.
 NO_VERSION_MESSAGE = "请求缺少有效的版本号，未保存任何内容；请刷新页面后重试。"
+MAX_VERSION = 2_147_483_647
 
 
 def _bad_request(request: HttpRequest, message: str, *, code: str, as_json: bool) -> HttpResponse:
@@ -221,14 +222,13 @@ def _bad_request(request: HttpRequest, message: str, *, code: str, as_json: bool
 
 
 def _posted_version(value: Any) -> int | None:
-    """A version as posted: a whole number (JSON numbers too), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
+    """A version as posted: a whole number (JSON numbers too) a version field can hold, else None."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
-    return None
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    # Past the column's range it is no version, and SQLite could not even compare it.
+    return value if 0 <= value <= MAX_VERSION else None
 
 
 def _split_posted(data) -> dict[str, str]:
@@ -383,7 +383,8 @@ def changes(request: HttpRequest, org_code: str, year: int) -> JsonResponse:
         ],
         "changes": [],
     }
-    if report.version > since:  # the common case, nothing new, costs no audit or rules query
+    # Nothing new, the common case, costs no audit or rules query.
+    if report.version > since:
         doc = export_report(report)
         data["changes"] = _change_feed(report, request.user, doc, since)
         current = _values(doc, report)
