@@ -340,3 +340,10 @@ def test_it_suggests_the_stock_in_force_from_last_years_report(world):
         if cells["in_force"] is not None
     }
     assert hints and 'id="in-force-hints"' in page.text
+
+
+def test_it_names_each_cell_as_the_statute_prints_it(owner, report):
+    page = owner.get(reverse("workspace:step", args=["test-org", YEAR, "applications"]))
+    label = report.spec.label_of("applications.granted.natural_person")
+    assert f'aria-label="{label}"' in page.text
+    assert 'aria-label="applications.granted.natural_person"' not in page.text

@@ -165,6 +165,8 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
     if step.is_table:
         grid = next(g for g in grids(fmt, report.procurement_unit) if g.code == step.section)
         context["grid"] = grid
+        # Cells are named for screen readers and the editor's messages as the statute prints them.
+        context["labels"] = {spec.ref: fmt.label_of(spec.ref) for spec in fmt.cells() if spec.section == step.section}
         context["grid_head"], context["grid_body"] = html_rows(grid, values)
     if step.section == "active_disclosure":
         context["unit_table"] = fmt.unit_table
