@@ -242,10 +242,12 @@ class Cluster:
             "CSRF_TRUSTED_ORIGINS": f"https://127.0.0.1:{self.https_port}",
             "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + f"/{self.database}",
             "REDIS_URL": redis_url,
+            "CACHE_URL": redis_url,
             "CELERY_BROKER_URL": redis_url,
             "CELERY_RESULT_BACKEND": redis_url,
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "CACHE_KEY_PREFIX": f"nodes-{os.getpid()}",
+            "STORAGE_BACKEND": "django.core.files.storage.FileSystemStorage",  # the shared volume
             "MEDIA_ROOT": str(self.media),
             "STATIC_ROOT": str(self.scratch / "static"),
             "PUBLISHED_FILES_ACCEL_PREFIX": ACCEL_PREFIX,
