@@ -296,3 +296,30 @@ def test_it_keeps_public_caching_of_published_files_for_signed_in_visitors(world
     response = reviewer.get("/reports/test-org/2021.csv")
     assert response["Cache-Control"] == "public, max-age=300"
     assert Client().get("/reports/").get("Cache-Control") != "private, no-store"
+
+
+def _edited_workbook(doc: dict, **values: str) -> bytes:
+    from openpyxl import load_workbook
+
+    from disclosure.office import export_report_xlsx
+
+    book = load_workbook(io.BytesIO(export_report_xlsx(doc)))
+    for name, value in values.items():
+        ((title, coordinate),) = book.defined_names[name].destinations
+        book[title][coordinate.replace("$", "")] = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_it_reads_an_excel_year_only_in_ascii_digits_and_echoes_only_the_start_of_bad_text():
+    from disclosure.interchange import InvalidDocument
+    from disclosure.office import read_report_xlsx
+
+    doc = balanced_document("2021", year=2021)
+    data = _edited_workbook(doc, **{"meta_year": "٢٠٢١", "meta_organization.kind": "部" * 1_000_000})
+    with pytest.raises(InvalidDocument) as info:
+        read_report_xlsx(data)
+    text = " ".join(info.value.messages)
+    assert "报告年度未填写或不是年份（٢٠٢١）" in text
+    assert len(text) < 1000

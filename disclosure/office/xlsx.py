@@ -39,7 +39,7 @@ from ..interchange import (
 from ..layout import Grid, GridCell, grids
 from ..parsing.files import open_workbook, read_bytes
 from ..parsing.report import derive_org_code, org_kind
-from ..text import is_formula_like
+from ..text import excerpt, is_formula_like
 
 REF_PREFIX = "ref_"
 META_PREFIX = "meta_"
@@ -327,22 +327,24 @@ def read_report_xlsx(source: str | Path | bytes, filename: str | None = None) ->
     try:
         fmt = reg.get_format(format_code)
     except reg.UnknownFormat:
-        raise InvalidDocument(f"工作簿的格式版本“{format_code}”无法识别。", code="unknown_format") from None
+        raise InvalidDocument(f"工作簿的格式版本“{excerpt(format_code)}”无法识别。", code="unknown_format") from None
     errors = reader.errors
     year_text = reader.text(f"{META_PREFIX}year")
     org_name = reader.text(f"{META_PREFIX}organization.name")
-    if not year_text or not year_text.isdigit():
-        errors.append(f"“{INFO_SHEET}”中的报告年度未填写或不是年份（{year_text or '空'}）。")
+    # ASCII digits only: str.isdigit() also takes Arabic-Indic and Devanagari digits.
+    year_ok = bool(year_text) and year_text.isascii() and year_text.isdigit()
+    if not year_ok:
+        errors.append(f"“{INFO_SHEET}”中的报告年度未填写或不是年份（{excerpt(year_text) if year_text else '空'}）。")
     if not org_name:
         errors.append(f"“{INFO_SHEET}”中的机关名称未填写。")
     kind_text = reader.text(f"{META_PREFIX}organization.kind") or ""
     kinds = {**{v: k for k, v in KIND_LABELS.items()}, **{k: k for k in KIND_LABELS}, "部门": "department"}
     if kind_text and kind_text not in kinds:
-        errors.append(f"“{INFO_SHEET}”中的机关类型“{kind_text}”应为“政府部门”或“人民政府”。")
+        errors.append(f"“{INFO_SHEET}”中的机关类型“{excerpt(kind_text)}”应为“政府部门”或“人民政府”。")
     doc: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "format": fmt.code,
-        "year": int(year_text) if year_text and year_text.isdigit() else None,
+        "year": int(year_text) if year_ok else None,
         "organization": {
             "name": org_name or "",
             "code": reader.text(f"{META_PREFIX}organization.code") or derive_org_code(org_name or ""),
@@ -377,7 +379,7 @@ def read_report_xlsx(source: str | Path | bytes, filename: str | None = None) ->
     if fmt.unit_table:
         unit = reader.text(f"{META_PREFIX}{UNIT_FIELD[0]}") or reg.DEFAULT_PROCUREMENT_UNIT
         if unit not in fmt.amount_unit_choices:
-            errors.append(f"“{INFO_SHEET}”中的采购金额单位“{unit}”应为万元或元。")
+            errors.append(f"“{INFO_SHEET}”中的采购金额单位“{excerpt(unit)}”应为万元或元。")
         doc["active_disclosure"][fmt.unit_table.code]["unit"] = unit
     if errors:
         raise InvalidDocument(errors, code="cells", params={"count": len(errors)})
