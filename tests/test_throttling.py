@@ -130,3 +130,14 @@ def test_it_does_not_let_another_address_lock_out_the_user_without_a_proxy():
         attacker.post("/accounts/login/", {"username": "czj-clerk", "password": "wrong"})
     assert attacker.post("/accounts/login/", {"username": "czj-clerk", "password": PASSWORD}).status_code == 429
     assert real.post("/accounts/login/", {"username": "czj-clerk", "password": PASSWORD}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_does_not_let_another_address_lock_out_the_admin():
+    get_user_model().objects.create_superuser("admin", "admin@example.org", PASSWORD)
+    attacker, real = Client(REMOTE_ADDR="192.0.2.1"), Client(REMOTE_ADDR="192.0.2.2")
+    for _ in range(5):
+        attacker.post("/admin/login/", {"username": "admin", "password": "wrong"})
+    locked = attacker.post("/admin/login/", {"username": "admin", "password": PASSWORD})
+    assert locked.status_code == 429 and "锁定15分钟" in locked.text
+    assert real.post("/admin/login/", {"username": "admin", "password": PASSWORD}).status_code == 302
