@@ -100,16 +100,6 @@ class NotEditable(Exception):
         self.params = {"status": report.status}
 
 
-class StaleVersion(Exception):
-    """Kept for importers of the old whole-report check; saves are decided per cell now (ADR 0010)."""
-
-    def __init__(self, current_version: int, changes: dict[str, Any]) -> None:
-        super().__init__("报告已被他人修改，您的保存未生效；请查看对方的修改后再保存。")
-        self.message = str(self)
-        self.current_version = current_version
-        self.changes = changes
-
-
 class InvalidEdit(ValueError):
     """A save that cannot be decided: no base for an edit, or a version the report never had."""
 
