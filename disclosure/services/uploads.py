@@ -38,7 +38,9 @@ FILENAME_TOO_LONG = f"文件名超过{MAX_FILENAME_CHARS}个字符，请改短�
 
 
 def display_filename(name: str) -> str:
-    """An uploaded file's name as pages and the audit trail show it."""
+    """An uploaded file's name as pages and the audit trail show it (no lone surrogates either:
+    PostgreSQL stores none)."""
+    name = name.encode("utf-8", "ignore").decode("utf-8")
     return _HIDDEN.sub("", name).strip() or "未命名文件"
 
 
