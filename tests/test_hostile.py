@@ -73,7 +73,7 @@ class Endpoint:
     path: str
     method: str = "POST"  # POST form, JSON, or GET with a query string
     params: dict = field(default_factory=dict)  # name -> strategy
-    examples: int = 6
+    examples: int = 3
 
 
 ORG, YEAR = "test-org", 2021
@@ -111,7 +111,7 @@ ENDPOINTS = [
             "bases": st.dictionaries(st.sampled_from([CELL, NARRATIVE, HEADER]), hostile, max_size=3),
             "step": st.one_of(st.just("applications"), hostile),
         },
-        examples=10,
+        examples=8,
     ),
     Endpoint("workspace:autosave GET", f"{R}/save/", "GET", {"since": hostile, "step": hostile}),
     Endpoint("workspace:no_applications", f"{R}/no-applications/", params={"version": versions}),
@@ -121,7 +121,7 @@ ENDPOINTS = [
         "workspace:step",
         f"{R}/applications/",
         params={"version": versions, CELL: hostile, NARRATIVE: hostile, HEADER: hostile, "goto": hostile},
-        examples=10,
+        examples=8,
     ),
     Endpoint(
         "review:dashboard",
@@ -209,21 +209,23 @@ def test_it_answers_hostile_input_without_a_5xx_or_half_a_write(world_with_admin
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
         database=None,
     )
-    @given(persona=st.sampled_from([*PERSONAS, "admin"]), data=st.fixed_dictionaries(endpoint.params))
-    def attempt(persona, data):
-        cache.clear()
-        client = Client(raise_request_exception=False, REMOTE_ADDR="192.0.2.1")
-        if persona != "anonymous":
-            client.force_login(world.users[persona])
-        stored = Report.objects.get(pk=report.pk)
-        before, last = export_report(stored), AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
-        response = _send(client, endpoint, data, stored.version)
-        assert response.status_code < 500, (persona, data)
-        after = export_report(Report.objects.get(pk=report.pk))
-        events = list(AuditEvent.objects.filter(id__gt=last or 0, report_id=report.pk).order_by("id"))
-        if response.status_code >= 400:
-            assert after == before, (persona, response.status_code)
-        _accounted_for(before, after, events)
+    @given(data=st.fixed_dictionaries(endpoint.params))
+    def attempt(data):
+        for persona in [*PERSONAS, "admin"]:  # every persona gets every generated value
+            cache.clear()
+            client = Client(raise_request_exception=False, REMOTE_ADDR="192.0.2.1")
+            if persona != "anonymous":
+                client.force_login(world.users[persona])
+            stored = Report.objects.get(pk=report.pk)
+            before = export_report(stored)
+            last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+            response = _send(client, endpoint, dict(data), stored.version)
+            assert response.status_code < 500, (persona, data)
+            after = export_report(Report.objects.get(pk=report.pk))
+            events = list(AuditEvent.objects.filter(id__gt=last or 0, report_id=report.pk).order_by("id"))
+            if response.status_code >= 400:
+                assert after == before, (persona, response.status_code)
+            _accounted_for(before, after, events)
 
     attempt()
 
