@@ -372,11 +372,16 @@ def test_it_sweeps_lost_and_killed_jobs(world, report, monkeypatch):
     monkeypatch.setattr("disclosure.jobs.core.send", sent.append)
     long_ago = timezone.now() - dt.timedelta(hours=2)
     lost = Job.objects.create(kind=Job.Kind.MAIL, report=report, params={"action": "submit"})
-    killed = Job.objects.create(kind=Job.Kind.PUBLISH, report=report, status="running", started_at=long_ago)
-    fresh = Job.objects.create(kind=Job.Kind.EXPORT, status="running", started_at=timezone.now())
+    died = Job.objects.create(kind=Job.Kind.EXPORT, status="running", started_at=long_ago, attempts=1)
+    killed = Job.objects.create(kind=Job.Kind.PUBLISH, report=report, status="running", started_at=long_ago, attempts=2)
+    fresh = Job.objects.create(kind=Job.Kind.EXPORT, status="running", started_at=timezone.now(), attempts=1)
     Job.objects.filter(pk=lost.pk).update(updated_at=long_ago)
-    assert tasks.sweep.apply().get() == {"requeued": 1, "failed": 1, "purged": 0}
-    assert [j.pk for j in sent] == [lost.pk]
+    assert tasks.sweep.apply().get() == {"requeued": 2, "failed": 1, "purged": 0}
+    assert sorted(str(j.pk) for j in sent) == sorted([str(lost.pk), str(died.pk)])
+    assert Job.objects.get(pk=died.pk).status == "queued"  # its worker died: run once more
     killed.refresh_from_db()
     assert (killed.status, killed.error) == ("failed", "生成正式文本超时，报告未发布。")
     assert Job.objects.get(pk=fresh.pk).status == "running"
+    # A message of a job that another worker runs now does nothing.
+    assert tasks.export.apply(args=[str(fresh.pk)]).get() == "running"
+    assert Job.objects.get(pk=fresh.pk).attempts == 1

@@ -128,6 +128,8 @@ def save_progress(job: Job, **result: Any) -> None:
 
 def fail(job: Job, message: str, *, code: str, params: dict | None = None) -> None:
     with transaction.atomic():
+        if Job.objects.select_for_update().get(pk=job.pk).status == Status.SUCCEEDED:
+            return  # done after all (a late report of an earlier attempt)
         job.status = Status.FAILED
         job.error = message
         job.finished_at = timezone.now()
@@ -161,12 +163,14 @@ def run(task, job_id: str, work: Callable[[Job], dict[str, Any] | None], policy:
     job = Job.objects.select_related("report__organization", "organization", "actor").filter(pk=job_id).first()
     if job is None:
         return "missing"  # its report or office was deleted meanwhile
-    if not job.active:
-        return job.status
+    # Claimed atomically: of two deliveries of one job (a resent message), one runs it.
+    # A job left running by a worker that died is taken up again by ``tasks.sweep``.
     now = timezone.now()
-    Job.objects.filter(pk=job.pk).update(
+    claimed = Job.objects.filter(pk=job.pk, status=Status.QUEUED).update(
         status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now, updated_at=now
     )
+    if not claimed:
+        return Job.objects.get(pk=job.pk).status
     job.refresh_from_db(fields=["status", "attempts", "started_at", "result"])
     try:
         result = work(job)

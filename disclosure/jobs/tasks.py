@@ -61,7 +61,7 @@ POLICIES: dict[str, Policy] = {
         soft_time_limit=600,
         time_limit=660,
         max_retries=5,
-        backoff=120,
+        backoff=60,
         message="截止提醒邮件未能全部发出。",
         timeout_message="发送截止提醒超时。",
         retry_on=(OSError, smtplib.SMTPException, TransientError),
@@ -148,8 +148,9 @@ RESULTS_KEPT = timedelta(days=7)
 
 @shared_task(name="disclosure.jobs.sweep", ignore_result=True)
 def sweep() -> dict[str, int]:
-    """Started by celery beat: jobs whose message was lost are sent again, jobs
-    whose worker was killed (hard time limit) fail visibly, old results go."""
+    """Started by celery beat: jobs whose message was lost are sent again; a job
+    whose worker died (past its hard time limit, nobody runs it any more) is
+    run once more, and fails visibly the second time; old results go."""
     now = timezone.now()
     requeued = failed = purged = 0
     for job in Job.objects.filter(status=Job.Status.QUEUED, updated_at__lt=now - STALE_QUEUED):
@@ -159,8 +160,14 @@ def sweep() -> dict[str, int]:
     for job in Job.objects.filter(status=Job.Status.RUNNING).select_related("report__organization"):
         policy = POLICIES[job.kind]
         if job.started_at and job.started_at < now - timedelta(seconds=policy.time_limit + 60):
-            core.fail(job, policy.timeout_message, code="timeout", params={"seconds": policy.time_limit})
-            failed += 1
+            if job.attempts < 2:
+                running = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING)
+                running.update(status=Job.Status.QUEUED, updated_at=now)
+                core.send(job)
+                requeued += 1
+            else:
+                core.fail(job, policy.timeout_message, code="timeout", params={"seconds": policy.time_limit})
+                failed += 1
     for job in Job.objects.filter(finished_at__lt=now - RESULTS_KEPT).exclude(result_file=""):
         job.result_file.delete(save=False)
         Job.objects.filter(pk=job.pk).update(result_file="")
