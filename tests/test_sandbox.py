@@ -314,6 +314,42 @@ def test_it_refuses_a_tiny_sheet_that_spans_billions_of_cells(change, what):
     assert error.params["limit"] == "cells" and f"{what}超过 1000000 格" in error.messages[0]
 
 
+def test_it_refuses_an_html_table_whose_spans_expand_past_a_million_cells():
+    data = b"<html><body><table><tr>" + b'<td rowspan="200" colspan="60">x</td>' * 1000 + b"</tr></table></body></html>"
+    assert len(data) < 40 * 1024  # 12 million grid positions
+    error = refused_untrusted(data, "report.html")
+    assert error.params["limit"] == "cells"
+
+
+def test_it_refuses_a_file_of_more_lines_than_a_report_has_quickly():
+    data = b"<html><body><table>" + b"<tr><td>1</td></tr>" * 60_000 + b"</table></body></html>"
+    started = time.monotonic()
+    error = refused_untrusted(data, "long.html")
+    assert error.params["limit"] == "lines" and "超过 50000 行" in error.messages[0]
+    assert time.monotonic() - started < 6  # the grid's widths were quadratic in the rows
+
+
+def test_it_reads_inline_elements_nested_deep_in_linear_time():
+    inner = b"<b>x</b>" * 100_000 + b"<p>y</p>"
+    data = b"<html><body>" + b"<span>" * 250 + inner + b"</span>" * 250 + b"</body></html>"
+    with pytest.raises(InvalidDocument) as exc:  # was minutes: each level scanned everything below it
+        parse_untrusted(data, filename="deep.html", limits=TIGHT)
+    assert exc.value.code == "not_a_report"
+
+
+def test_it_clamps_a_word_cells_grid_span():
+    source = zipfile.ZipFile(io.BytesIO(export_report_docx(canonicalize(seed("004")))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                data = data.replace(b'<w:gridSpan w:val="4"/>', b'<w:gridSpan w:val="100000000"/>')
+            target.writestr(info, data)
+    result = parse_untrusted(out.getvalue(), filename="r.docx", year=2020, org_name="某某局", limits=TIGHT)
+    assert result.kind == "docx"  # 800 MB a row before
+
+
 # -- the sandbox as the last line -----------------------------------------------------------------
 
 

@@ -128,14 +128,33 @@ def _tag(el) -> str:
     return el.tag.lower() if isinstance(el.tag, str) else ""
 
 
-def _has_block(el) -> bool:
-    return any(_tag(d) in _BLOCK_TAGS for d in el.iterdescendants())
+def _block_holders(root) -> set:
+    """Every element with a block element below it, in one pass.
+
+    Asking each element in turn (any block among its descendants?) is quadratic:
+    a 7 MB page of spans nested 250 deep with the block at the bottom took minutes.
+    """
+    holders: set = set()  # the proxies stay alive in the set, so lxml hands back the same ones
+    for el in root.iter():
+        if _tag(el) in _BLOCK_TAGS:
+            for ancestor in el.iterancestors():
+                if ancestor in holders:
+                    break  # and so are all of its ancestors
+                holders.add(ancestor)
+    return holders
 
 
 def _html_cell_text(cell) -> str:
     for br in cell.iter("br"):
         br.tail = "\n" + (br.tail or "")
     return _clean_html_text(cell.text_content())
+
+
+# Positions a table may expand to: a report's tables have a few thousand; rowspan=200
+# colspan=60 on each of a few thousand cells (a 100 KB page) would ask for hundreds of millions.
+MAX_TABLE_CELLS = 1_000_000
+MAX_COLSPAN = 60
+MAX_ROWSPAN = 200
 
 
 def _grid(rows: list[list[tuple[str, int, int]]]) -> list[list[str | None]]:
@@ -146,16 +165,21 @@ def _grid(rows: list[list[tuple[str, int, int]]]) -> list[list[str | None]]:
         for text, rowspan, colspan in cells:
             while (r, c) in grid:
                 c += 1
+            if len(grid) + rowspan * colspan > MAX_TABLE_CELLS:
+                raise InvalidDocument(
+                    f"文件过于复杂或已损坏，无法读取（网页中的表格展开合并单元格后超过 {MAX_TABLE_CELLS} 格）。",
+                    code="too_complex",
+                    params={"limit": "cells", "max_cells": MAX_TABLE_CELLS},
+                )
             for dr in range(rowspan):
                 for dc in range(colspan):
                     grid[(r + dr, c + dc)] = text if (dr, dc) == (0, 0) else SPAN
             c += colspan
-    out = []
-    for r in range(len(rows)):
-        cols = [c for (rr, c) in grid if rr == r]
-        width = max(cols) + 1 if cols else 0
-        out.append([grid.get((r, c), "") for c in range(width)])
-    return out
+    # Widths in one pass: scanning the grid once per row is quadratic in a long table.
+    widths: dict[int, int] = {}
+    for rr, c in grid:
+        widths[rr] = max(widths.get(rr, 0), c + 1)
+    return [[grid.get((r, c), "") for c in range(widths.get(r, 0))] for r in range(len(rows))]
 
 
 def _span(value: str | None, limit: int) -> int:
@@ -171,7 +195,7 @@ def _html_table(table) -> list[Line]:
         if next((a for a in tr.iterancestors() if _tag(a) == "table"), None) is not table:
             continue  # a row of a nested table
         cells = [
-            (_html_cell_text(td), _span(td.get("rowspan"), 200), _span(td.get("colspan"), 60))
+            (_html_cell_text(td), _span(td.get("rowspan"), MAX_ROWSPAN), _span(td.get("colspan"), MAX_COLSPAN))
             for td in tr
             if _tag(td) in ("td", "th")
         ]
@@ -188,6 +212,10 @@ def from_html(data: bytes) -> list[Line]:
     except (lxml.etree.ParserError, ValueError) as exc:
         raise InvalidDocument(f"网页文件无法解析（{exc}）。", code="corrupted") from None
     lines: list[Line] = []
+    holders = _block_holders(root)
+
+    def _has_block(el) -> bool:
+        return el in holders
 
     def flush(buffer: list[str], heading: int = 0) -> None:
         text = _clean_html_text("".join(buffer))
@@ -266,7 +294,8 @@ def from_docx(data: bytes, name: str) -> list[Line]:
         for tr in tbl.tr_lst:
             cells: list[str | None] = []
             for tc in tr.tc_lst:
-                span = tc.grid_span
+                # Clamped as HTML's colspan: w:gridSpan="100000000" would ask for 800 MB a row.
+                span = max(1, min(tc.grid_span, MAX_COLSPAN))
                 if tc.vMerge == "continue":
                     cells.extend([SPAN] * span)
                     continue
@@ -427,15 +456,26 @@ def from_xlsx(data: bytes, name: str) -> list[Line]:
     return lines
 
 
+# A report is a few hundred to a few thousand lines; the parse costs ~0.1–0.4 ms a line, so a
+# 20 MB file of a million short rows would run for minutes before the sandbox stops it.
+MAX_LINES = 50_000
+
+
 def extract(source: Source) -> list[Line]:
-    if source.kind == "text":
-        return from_text(decode_text(source.data, source.filename))
-    if source.kind == "html":
-        return from_html(source.data)
-    if source.kind == "docx":
-        return from_docx(source.data, source.filename)
-    if source.kind == "pdf":
-        return from_pdf(source.data, source.filename)
-    if source.kind == "xlsx":
-        return from_xlsx(source.data, source.filename)
-    raise InvalidDocument(f"不支持的文件类型：{source.kind}", code="wrong_type")  # pragma: no cover
+    readers = {
+        "text": lambda: from_text(decode_text(source.data, source.filename)),
+        "html": lambda: from_html(source.data),
+        "docx": lambda: from_docx(source.data, source.filename),
+        "pdf": lambda: from_pdf(source.data, source.filename),
+        "xlsx": lambda: from_xlsx(source.data, source.filename),
+    }
+    if source.kind not in readers:  # pragma: no cover
+        raise InvalidDocument(f"不支持的文件类型：{source.kind}", code="wrong_type")
+    lines = readers[source.kind]()
+    if len(lines) > MAX_LINES:
+        raise InvalidDocument(
+            f"文件过于复杂或已损坏，无法读取（内容超过 {MAX_LINES} 行）。",
+            code="too_complex",
+            params={"limit": "lines", "lines": len(lines), "max_lines": MAX_LINES},
+        )
+    return lines
