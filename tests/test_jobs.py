@@ -160,6 +160,8 @@ def test_it_answers_the_publish_click_at_once_and_shows_the_report_as_publishing
     page = reviewer.get(reverse("review:report", args=["test-org", 2021]))
     assert page.context["status_label"] == "发布中"
     assert "publish" not in {a for a, _ in page.context["actions"]}
+    rows = world.client("parent_supervisor").get(reverse("review:dashboard"), {"year": 2021}).context["rows"]
+    assert next(r for r in rows if r["org"].code == "test-org")["status_label"] == "发布中"
     status_url = reverse("review:job_status", args=["test-org", 2021, job.pk])
     assert f'data-job-status="{status_url}"' in page.text and "js/jobs.js" in page.text
     status = reviewer.get(status_url).json()

@@ -39,6 +39,12 @@ def dashboard_rows(user, year: int, today) -> list[dict[str, Any]]:
     scope = permissions.review_scope(user)
     orgs = Organization.objects.filter(pk__in=scope).select_related("parent").order_by("parent__name", "name")
     reports = {r.organization_id: r for r in report_queryset().filter(organization__in=orgs, year=year)}
+    # An approved report whose publish job is under way shows as 发布中 (ADR 0009).
+    publishing = set(
+        Job.objects.filter(kind=Job.Kind.PUBLISH, status__in=Job.ACTIVE, report__in=reports.values()).values_list(
+            "report_id", flat=True
+        )
+    )
     activity = dict(
         AuditEvent.objects.filter(report__in=reports.values())
         .values_list("report__organization_id")
@@ -54,7 +60,9 @@ def dashboard_rows(user, year: int, today) -> list[dict[str, Any]]:
                 "org": org,
                 "report": report,
                 "status": report.status if report else "missing",
-                "status_label": STATUS_LABELS[report.status] if report else "未创建",
+                "status_label": ("发布中" if report.pk in publishing else STATUS_LABELS[report.status])
+                if report
+                else "未创建",
                 "deadline": due,
                 "days_left": (due - today).days,
                 "late": (due - today).days < 0 and (report is None or report.status != Report.Status.PUBLISHED),
