@@ -35,9 +35,6 @@ else:
 # Redis database of their own, on a queue of this run's own, so that parallel runs and a
 # developer's `make run` never take each other's jobs.
 CELERY_TASK_ALWAYS_EAGER = True
-# An eager retry is raised as an exception when eager errors propagate, and the retry never
-# runs; the job runner handles every error itself, so nothing is lost by not propagating.
-CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_TASK_DEFAULT_QUEUE = f"reportsite-test-{_RUN}"

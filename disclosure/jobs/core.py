@@ -187,6 +187,9 @@ def run(task, job_id: str, work: Callable[[Job], dict[str, Any] | None], policy:
         else:
             logger.info("Job %s (%s) will be retried: %r", job.pk, job.kind, exc)
             Job.objects.filter(pk=job.pk).update(status=Status.QUEUED, updated_at=timezone.now())
+            if task.request.is_eager:
+                # No worker to hand the retry to (CELERY_TASK_ALWAYS_EAGER): try again here, at once.
+                return task.apply(args=[job_id], retries=retries + 1).get()
             raise task.retry(exc=exc, countdown=policy.countdown(retries)) from exc
     except Exception:
         logger.exception("Job %s (%s) failed", job.pk, job.kind)
