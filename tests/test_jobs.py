@@ -255,6 +255,10 @@ def test_it_reads_an_upload_in_a_job_and_opens_the_preview_when_done(office_cler
     # Only the uploader follows the job.
     other = make_clerk("colleague", pending.organization)
     assert other.get(status_url).status_code == 404
+    # Once the import is discarded, the job's page says so instead of waiting for ever.
+    office_clerk.post(reverse("workspace:discard_import", args=["test-org", pending.pk]))
+    gone = office_clerk.get(job_url, follow=True)
+    assert gone.redirect_chain[-1][0] == reverse("workspace:dashboard") and "这次导入已经确认或放弃。" in gone.text
 
 
 def test_it_refuses_a_file_too_complex_to_read_and_stores_nothing(

@@ -74,8 +74,11 @@ def _pending_url(job: Job) -> str:
 def import_job(request: HttpRequest, org_code: str, pk) -> HttpResponse:
     """正在读取…: the page static/js/jobs.js keeps asking until the preview is ready."""
     job = _read_job(request, org_code, pk)
-    if job.status == Job.Status.SUCCEEDED and PendingImport.objects.filter(pk=job.result.get("pending")).exists():
-        return redirect(_pending_url(job))
+    if job.status == Job.Status.SUCCEEDED:
+        if PendingImport.objects.filter(pk=job.result.get("pending")).exists():
+            return redirect(_pending_url(job))
+        messages.info(request, "这次导入已经确认或放弃。")
+        return redirect("workspace:dashboard")
     return render(
         request,
         "workspace/pending_import.html",

@@ -34,7 +34,7 @@
             window.setTimeout(poll, delay);
           } else if (job.status === "succeeded") {
             if (then === "navigate" && job.url) window.location.assign(job.url);
-            else window.location.reload();
+            else window.location.reload(); // the page itself shows where a finished job led
           } else {
             showError(job.error);
           }
