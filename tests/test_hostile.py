@@ -71,7 +71,7 @@ HEADER = "header.title"
 class Endpoint:
     name: str
     path: str
-    method: str = "POST"  # POST form, JSON, or GET with a query string
+    method: str = "POST"  # POST form, JSON, UPLOAD (multipart), ADMIN_FORM, or GET with a query string
     params: dict = field(default_factory=dict)  # name -> strategy
     examples: int = 3
 
@@ -155,6 +155,22 @@ ENDPOINTS = [
     Endpoint("portal:data", "/data/", "GET", {"x": hostile}, examples=2),
     Endpoint("portal:year_zip", f"/data/{YEAR}.zip", "GET", {"x": hostile}, examples=2),
     Endpoint("portal:stats", "/stats/", "GET", {"jurisdiction": hostile}),
+    # The admin's own forms and lists (the admin persona gets in; the rest are sent to sign in).
+    Endpoint(
+        "admin:report changelist", "/admin/disclosure/report/", "GET", {"q": hostile, "year": hostile, "p": hostile}
+    ),
+    Endpoint(
+        "admin:report change",
+        "/admin/disclosure/report/{report}/change/",
+        "ADMIN_FORM",
+        {"title": hostile, "organization_name": hostile, "issued_on": hostile, "procurement_unit": hostile},
+    ),
+    Endpoint(
+        "admin:user add",
+        "/admin/auth/user/add/",
+        params={"username": hostile, "password1": hostile, "password2": hostile, "usable_password": hostile},
+    ),
+    Endpoint("admin:audit changelist", "/admin/disclosure/auditevent/", "GET", {"q": hostile, "action": hostile}),
 ]
 # Pages without input of their own (confirmation pages); they still pass the middleware.
 WITHOUT_INPUT = {"password_change_done", "password_reset_done", "password_reset_complete"}
@@ -165,20 +181,29 @@ def _encode(data: dict) -> str:
     return urlencode(data, doseq=True, encoding="utf-8", errors="surrogatepass")
 
 
-def _send(client: Client, endpoint: Endpoint, data: dict, version: int):
-    data = {k: (str(version) if v is VERSION else v) for k, v in data.items()}
+def _send(client: Client, endpoint: Endpoint, data: dict, report: Report):
+    data = {k: (str(report.version) if v is VERSION else v) for k, v in data.items()}
+    path = endpoint.path.replace("{report}", str(report.pk))
     if endpoint.method == "GET":
-        return client.get(endpoint.path, QUERY_STRING=_encode(data))
+        return client.get(path, QUERY_STRING=_encode(data))
     if endpoint.method == "JSON":
-        return client.post(endpoint.path, json.dumps(data), content_type="application/json")
+        return client.post(path, json.dumps(data), content_type="application/json")
+    if endpoint.method == "ADMIN_FORM":
+        # The whole change form as the admin page sends it, with hostile values in some fields.
+        from .test_admin import _change_form_data
+
+        admin = Client()
+        admin.force_login(get_user_model().objects.get(username="root"))
+        form = {k: v for k, v in _change_form_data(admin, report).items() if v is not None}
+        return client.post(path, _encode(form | data), content_type="application/x-www-form-urlencoded")
     if endpoint.method == "UPLOAD":
         from django.core.files.uploadedfile import SimpleUploadedFile
 
         content = data.pop("file", "").encode("utf-8", "surrogatepass")
         upload = SimpleUploadedFile("报告.txt", content, content_type="text/plain")
         year = data.get("year", "").encode("utf-8", "surrogatepass")
-        return client.post(endpoint.path, {"year": year, "file": upload})
-    return client.post(endpoint.path, _encode(data), content_type="application/x-www-form-urlencoded")
+        return client.post(path, {"year": year, "file": upload})
+    return client.post(path, _encode(data), content_type="application/x-www-form-urlencoded")
 
 
 def _accounted_for(before: dict, after: dict, events: list[AuditEvent]) -> None:
@@ -219,7 +244,7 @@ def test_it_answers_hostile_input_without_a_5xx_or_half_a_write(world_with_admin
             stored = Report.objects.get(pk=report.pk)
             before = export_report(stored)
             last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
-            response = _send(client, endpoint, dict(data), stored.version)
+            response = _send(client, endpoint, dict(data), stored)
             assert response.status_code < 500, (persona, data)
             after = export_report(Report.objects.get(pk=report.pk))
             events = list(AuditEvent.objects.filter(id__gt=last or 0, report_id=report.pk).order_by("id"))
