@@ -157,8 +157,9 @@ def _discard_input(job: Job) -> None:
 def run(task, job_id: str, work: Callable[[Job], dict[str, Any] | None], policy: Policy) -> str:
     """Run one attempt of a job; retry it later, or leave it succeeded or failed.
 
-    Idempotent: a message delivered twice (a worker lost mid-job, acks_late)
-    finds the job finished and does nothing.
+    Idempotent: a message of a job that is finished, or that another worker
+    runs now, does nothing. Each job body is itself safe to run again (an
+    attempt cut short by a lost worker is repeated).
     """
     job = Job.objects.select_related("report__organization", "organization", "actor").filter(pk=job_id).first()
     if job is None:
