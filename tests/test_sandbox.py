@@ -259,13 +259,13 @@ def test_it_refuses_an_xlsx_whose_sheet_xml_unpacks_to_84_mb_at_ratio_10():
     rng = random.Random(11)
     rows = "".join(
         f'<row r="{r}">'
-        + "".join(f'<c r="{c}{r}"><v>{rng.randrange(100) if c in "AE" else 0}</v></c>' for c in "ABCDEFGHIJ")
+        + "".join(f'<c r="{c}{r}"><v>{rng.randrange(100) if c == "A" else 0}</v></c>' for c in "ABCDEFGHIJ")
         + "</row>"
         for r in range(1, 5000)
     ).encode()
     source = zipfile.ZipFile(io.BytesIO(export_report_xlsx(canonicalize(seed("002")))))
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             if info.filename != "xl/worksheets/sheet1.xml":
                 target.writestr(info, source.read(info))
@@ -277,7 +277,8 @@ def test_it_refuses_an_xlsx_whose_sheet_xml_unpacks_to_84_mb_at_ratio_10():
                 sheet.write(b"</sheetData></worksheet>")
     data = out.getvalue()
     member = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml")
-    assert len(data) < 12 * MB and member.file_size > 80 * MB and 5 < member.file_size / member.compress_size < 100
+    # 8 MB, 84 MB of sheet XML at ratio 10: inside the upload, total and ratio limits.
+    assert len(data) < 9 * MB and member.file_size > 80 * MB and 9 < member.file_size / member.compress_size < 100
     started = time.monotonic()
     error = refused_untrusted(data, "report.xlsx")
     assert error.params["limit"] == "part" and error.params["member"] == "xl/worksheets/sheet1.xml"
