@@ -101,6 +101,18 @@ def test_it_retries_a_transient_failure_and_sends_each_mail_once(
     assert not AuditEvent.objects.filter(action="job.failed").exists()
 
 
+def test_it_sends_given_messages_and_forgets_a_secret_once_sent(django_capture_on_commit_callbacks):
+    from disclosure.jobs.mail import queue_mail
+
+    link = "https://reports.example.gov.cn/accounts/reset/MQ/secret-token/"
+    with django_capture_on_commit_callbacks(execute=True):
+        message = ("重设密码", f"请打开：{link}", "site@example.org", ["a@example.org"])
+        job = queue_mail([message], forget_after_sending=True)
+    assert [m.to for m in mail.outbox] == [["a@example.org"]] and link in mail.outbox[0].body
+    job.refresh_from_db()
+    assert job.status == "succeeded" and link not in str(job.result) and job.result["recipients"] == ["a@example.org"]
+
+
 def test_it_leaves_a_failed_job_audited_and_never_a_half_publication(
     world, approved, monkeypatch, django_capture_on_commit_callbacks
 ):

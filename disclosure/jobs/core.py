@@ -62,6 +62,7 @@ def submit(
     params: dict[str, Any] | None = None,
     input_data: bytes | None = None,
     key: str | None = None,
+    result: dict[str, Any] | None = None,
 ) -> Job:
     """Record a job and queue it when the current transaction commits.
 
@@ -76,6 +77,7 @@ def submit(
         organization=organization,
         report=report,
         params=params or {},
+        result=result or {},
         key=key,
     )
     if input_data is not None:

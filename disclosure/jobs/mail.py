@@ -33,15 +33,41 @@ def _send(job: Job, messages: list[list]) -> int:
     return len(sent)
 
 
+def queue_mail(
+    messages: list[notifications.Message],
+    *,
+    actor=None,
+    organization=None,
+    forget_after_sending: bool = False,
+) -> Job:
+    """Send these messages from a job (after the current transaction commits).
+
+    ``forget_after_sending``: the messages hold a secret (a password reset
+    link); the job keeps only who was written to once they are sent.
+    """
+    return core.submit(
+        Job.Kind.MAIL,
+        actor=actor,
+        organization=organization,
+        params={"forget": forget_after_sending},
+        result={"messages": [list(m) for m in messages], "sent": []},
+    )
+
+
 def send_notification(job: Job) -> dict[str, Any]:
-    """The e-mail after a workflow transition (``workflow.notify``)."""
+    """The e-mail after a workflow transition (``workflow.notify``), or given messages (``queue_mail``)."""
     if "messages" not in job.result:
         report = Report.objects.select_related("organization").get(pk=job.report_id)
         messages = notifications.after_transition(
             report, job.params["action"], job.actor, job.params.get("comment", "")
         )
         core.save_progress(job, messages=[list(m) for m in messages], sent=[])
-    return {"delivered": _send(job, job.result["messages"])}
+    delivered = _send(job, job.result["messages"])
+    if job.params.get("forget"):
+        recipients = [to for m in job.result["messages"] for to in m[3]]
+        job.result = {"recipients": recipients, "sent": job.result["sent"]}
+        job.save(update_fields=["result", "updated_at"])
+    return {"delivered": delivered}
 
 
 def send_reminders(job: Job) -> dict[str, Any]:
