@@ -377,6 +377,7 @@ def from_pdf(data: bytes, name: str) -> list[Line]:
         try:
             for page_no, page in enumerate(pdf.pages, 1):
                 lines.extend(_pdf_page(page, page_no))
+                page.close()  # its layout and objects: kept, they grow with every page read
         except InvalidDocument:
             raise
         except Exception as exc:
