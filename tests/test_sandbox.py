@@ -27,7 +27,7 @@ from django.test import override_settings
 from disclosure.interchange import InvalidDocument, canonicalize
 from disclosure.office import export_report_docx, export_report_xlsx
 from disclosure.parsing import parse_report
-from disclosure.parsing.sandbox import MB, Limits, _child_environment, parse_untrusted
+from disclosure.parsing.sandbox import MB, Limits, child_environment, parse_untrusted
 
 from .factories import seed
 
@@ -86,7 +86,7 @@ def test_it_reads_with_the_parents_settings():
 def test_it_gives_the_child_no_secrets(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s3cret")
     monkeypatch.setenv("DATABASE_URL", "postgres://u:pw@db/x")
-    env = _child_environment()
+    env = child_environment()
     assert "s3cret" not in str(env) and "pw@db" not in str(env) and "DJANGO_SETTINGS_MODULE" not in env
 
 

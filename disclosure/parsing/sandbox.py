@@ -117,7 +117,7 @@ def _report_settings() -> dict[str, Any]:
 _ENVIRONMENT = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH")
 
 
-def _child_environment() -> dict[str, str]:
+def child_environment() -> dict[str, str]:
     env = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     env["PYTHONIOENCODING"] = "utf-8"
@@ -151,7 +151,7 @@ def parse_untrusted(
         "fallback_org_name": fallback_org_name,
         "settings": _report_settings(),
     }
-    env = _child_environment()
+    env = child_environment()
     command = [
         sys.executable,
         "-m",
