@@ -350,7 +350,8 @@ def test_it_approves_at_once_when_the_mail_server_never_greets(
     world, report, settings, silent_smtp, real_queue, monkeypatch, django_capture_on_commit_callbacks
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", silent_smtp, 3
+    # Long enough that an approval waiting on the server could not pass for a slow machine.
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", silent_smtp, 10
     transition(report, Action.SUBMIT, actor=world.users["owner_clerk"])
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
