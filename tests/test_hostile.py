@@ -10,6 +10,7 @@ an audit event) or none of it (a refused request writes nothing).
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -19,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 from django.urls import get_resolver
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from disclosure.models import AuditEvent, Report
@@ -59,6 +60,8 @@ HOSTILE_STRINGS = [
     "null",
 ]
 hostile = st.one_of(st.sampled_from(HOSTILE_STRINGS), st.text(max_size=40), st.integers().map(str))
+# HOSTILE_SCALE=10 searches ten times as long (by hand, or a nightly run).
+SCALE = int(os.environ.get("HOSTILE_SCALE", "1"))
 VERSION = object()  # replaced by the report's current version when the request is sent
 versions = st.one_of(st.just(VERSION), hostile)
 
@@ -172,6 +175,25 @@ ENDPOINTS = [
     ),
     Endpoint("admin:audit changelist", "/admin/disclosure/auditevent/", "GET", {"q": hostile, "action": hostile}),
 ]
+# 500s found here in views this file's author does not own, each pinned by a strict
+# xfail below: a number of more than 4300 digits makes int() raise ValueError.
+# Remove an entry when its xfail starts passing.
+KNOWN_LONG_NUMBER_500 = {
+    "workspace:no_applications",
+    "workspace:step",
+    "workspace:autosave",
+    "workspace:autosave GET",
+    "review:dashboard",
+    "review:export_jurisdiction",
+}
+
+
+def _long_number(value) -> bool:
+    if isinstance(value, dict):
+        return any(_long_number(v) for v in value.values())
+    return isinstance(value, str) and value.strip().isdigit() and len(value.strip()) > 4300
+
+
 # Pages without input of their own (confirmation pages); they still pass the middleware.
 WITHOUT_INPUT = {"password_change_done", "password_reset_done", "password_reset_complete"}
 
@@ -229,13 +251,15 @@ def test_it_answers_hostile_input_without_a_5xx_or_half_a_write(world_with_admin
     world = world_with_admin
 
     @settings(
-        max_examples=endpoint.examples,
+        max_examples=endpoint.examples * SCALE,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
         database=None,
     )
     @given(data=st.fixed_dictionaries(endpoint.params))
     def attempt(data):
+        if endpoint.name in KNOWN_LONG_NUMBER_500:
+            assume(not _long_number(data))
         for persona in [*PERSONAS, "admin"]:  # every persona gets every generated value
             cache.clear()
             client = Client(raise_request_exception=False, REMOTE_ADDR="192.0.2.1")
@@ -271,3 +295,33 @@ def test_it_covers_every_url_that_takes_input():
     walk(get_resolver())
     covered = {e.name for e in ENDPOINTS} | WITHOUT_INPUT
     assert names - covered == set()
+
+
+LONG = "9" * 5000
+
+
+@pytest.mark.xfail(strict=True, reason="int() of more than 4300 digits raises ValueError: a 500 (reported)")
+@pytest.mark.parametrize(
+    "persona, method, path, data",
+    [
+        ("owner_clerk", "POST", f"{R}/no-applications/", {"version": LONG}),
+        ("owner_clerk", "POST", f"{R}/applications/", {"version": LONG, CELL: "1"}),
+        ("owner_clerk", "JSON", f"{R}/save/", {"version": LONG, "values": {}, "bases": {}}),
+        ("owner_clerk", "GET", f"{R}/save/", {"since": LONG}),
+        ("office_reviewer", "GET", "/review/", {"year": LONG}),
+        ("office_reviewer", "POST", "/review/export.xlsx", {"year": LONG}),
+    ],
+    ids=["no_applications", "step", "autosave", "autosave GET", "review dashboard", "review export"],
+)
+def test_it_answers_a_five_thousand_digit_number_without_a_500(world, report, persona, method, path, data):
+    """Reproducers of 500s in disclosure/workspace/views.py (_posted_version) and
+    disclosure/review/views.py (_year), found by the test above."""
+    client = world.client(persona)
+    client.raise_request_exception = False
+    if method == "GET":
+        response = client.get(path, data)
+    elif method == "JSON":
+        response = client.post(path, json.dumps(data), content_type="application/json")
+    else:
+        response = client.post(path, data)
+    assert response.status_code < 500
