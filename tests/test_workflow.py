@@ -65,6 +65,30 @@ def test_it_follows_the_state_machine(world, report, state, action, persona, dja
         assert Job.objects.filter(kind=Job.Kind.PUBLISH, report=report, status="succeeded").count() == int(queued)
 
 
+@pytest.mark.parametrize("persona", ACTING)
+@pytest.mark.parametrize("action", list(Action))
+def test_it_follows_the_state_machine_while_a_publication_is_under_way(world, report, action, persona):
+    """Approved with a publish job queued (发布中): the table holds; a second publish adds nothing."""
+    from disclosure.workflow import allowed_actions
+
+    Report.objects.filter(pk=report.pk).update(status="approved")
+    transition(report, Action.PUBLISH, actor=world.users["office_reviewer"])  # its job waits for the commit
+    jobs_before, events_before = Job.objects.count(), AuditEvent.objects.count()
+    outcome = expected("approved", action, persona)
+    actor = world.users[persona]
+    if outcome in ("forbidden", "invalid_state"):
+        with pytest.raises(TransitionRefused) as info:
+            transition(report, action, actor=actor, comment="请核对。")
+        assert info.value.code == outcome
+    else:
+        result = transition(report, action, actor=actor, comment="请核对。")
+        assert result.status == ("approved" if action == Action.PUBLISH else outcome)
+    assert Job.objects.filter(kind=Job.Kind.PUBLISH).count() == 1
+    if action == Action.PUBLISH:
+        assert (Job.objects.count(), AuditEvent.objects.count()) == (jobs_before, events_before)
+    assert Action.PUBLISH not in allowed_actions(actor, Report.objects.get(pk=report.pk))
+
+
 def test_it_is_idempotent_under_a_double_click(world, report):
     clerk = world.users["owner_clerk"]
     transition(report, Action.SUBMIT, actor=clerk)
