@@ -11,6 +11,7 @@ value the client wrote itself.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 from typing import Any
 
@@ -22,6 +23,9 @@ from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+logger = logging.getLogger(__name__)
+_warned = False
 
 
 def _address(value: str) -> str | None:
@@ -39,9 +43,13 @@ def client_ip(request: HttpRequest) -> str:
     the N-th entry from the right is the client's; everything to its left
     came from the client and is ignored.
     """
+    global _warned
     remote = request.META.get("REMOTE_ADDR", "")
     count = settings.TRUSTED_PROXY_COUNT
     if count <= 0:
+        if not _warned and "HTTP_X_FORWARDED_FOR" in request.META:
+            _warned = True  # once per process: a proxy is in front but not trusted
+            logger.warning("X-Forwarded-For received with TRUSTED_PROXY_COUNT=0: set it to the number of proxies.")
         return remote
     entries = [e for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if e.strip()]
     if not entries:

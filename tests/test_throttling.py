@@ -141,3 +141,16 @@ def test_it_does_not_let_another_address_lock_out_the_admin():
     locked = attacker.post("/admin/login/", {"username": "admin", "password": PASSWORD})
     assert locked.status_code == 429 and "锁定15分钟" in locked.text
     assert real.post("/admin/login/", {"username": "admin", "password": PASSWORD}).status_code == 302
+
+
+def test_it_warns_once_when_a_proxy_forwards_but_is_not_trusted(settings, monkeypatch, caplog):
+    import accounts.throttling
+
+    settings.TRUSTED_PROXY_COUNT = 0
+    monkeypatch.setattr(accounts.throttling, "_warned", False)
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    with caplog.at_level("WARNING", logger="accounts.throttling"):
+        assert client_ip(request) == client_ip(request) == "127.0.0.1"
+    assert [r.getMessage() for r in caplog.records].count(
+        "X-Forwarded-For received with TRUSTED_PROXY_COUNT=0: set it to the number of proxies."
+    ) == 1
