@@ -11,7 +11,8 @@ PY := $(VENV)/bin/python
 # coverage; chromium drives the browser tests; nginx runs the example site of
 # docs/deploy in tests/test_deploy.py.
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-	fonts-noto-cjk fonts-lxgw-wenkai poppler-utils texlive-lang-chinese chromium nginx-light
+	fonts-noto-cjk fonts-lxgw-wenkai poppler-utils texlive-lang-chinese chromium nginx-light \
+	postgresql-client
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -93,3 +94,4 @@ bench: system-deps python-deps
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
 	$(PY) bench/pdf_render.py
 	$(PY) bench/http_load.py
+	$(PY) bench/publish.py

@@ -112,15 +112,11 @@ def stage_upload(
     check_filename(filename)
     filename = display_filename(filename)
     # Parsing takes a while: do it before touching the database.
-    try:
-        # The name as the file prints it (ADR 0002); the office's own only if it prints none.
-        result = parse_untrusted(data, filename=filename, year=year, org_code=organization.code)
-    except InvalidDocument as exc:
-        if exc.code != "no_organization":
-            raise
-        result = parse_untrusted(
-            data, filename=filename, year=year, org_name=organization.name, org_code=organization.code
-        )
+    # The name as the file prints it (ADR 0002); the office's own only if it prints none,
+    # decided in the same child process.
+    result = parse_untrusted(
+        data, filename=filename, year=year, org_code=organization.code, fallback_org_name=organization.name
+    )
     doc = result.document
     # The file is this office's report, whatever name it prints.
     doc["organization"] = {
