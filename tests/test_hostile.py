@@ -185,6 +185,7 @@ KNOWN_LONG_NUMBER_500 = {
     "workspace:autosave GET",
     "review:dashboard",
     "review:export_jurisdiction",
+    "review:diff",
 }
 
 
@@ -310,12 +311,13 @@ LONG = "9" * 5000
         ("owner_clerk", "GET", f"{R}/save/", {"since": LONG}),
         ("office_reviewer", "GET", "/review/", {"year": LONG}),
         ("office_reviewer", "POST", "/review/export.xlsx", {"year": LONG}),
+        ("office_reviewer", "GET", f"{V}/diff/", {"from": LONG}),
     ],
-    ids=["no_applications", "step", "autosave", "autosave GET", "review dashboard", "review export"],
+    ids=["no_applications", "step", "autosave", "autosave GET", "review dashboard", "review export", "review diff"],
 )
 def test_it_answers_a_five_thousand_digit_number_without_a_500(world, report, persona, method, path, data):
     """Reproducers of 500s in disclosure/workspace/views.py (_posted_version) and
-    disclosure/review/views.py (_year), found by the test above."""
+    disclosure/review/views.py (_year, diff's snapshot), found by the test above."""
     client = world.client(persona)
     client.raise_request_exception = False
     if method == "GET":
