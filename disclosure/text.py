@@ -54,3 +54,18 @@ def is_formula_like(value: Any) -> bool:
 def spreadsheet_safe(value: Any) -> Any:
     """A value for a CSV or spreadsheet cell: formula-like text gets a leading ', the rest is unchanged."""
     return "'" + value if is_formula_like(value) else value
+
+
+def whole_number(value: Any, *, max_digits: int = 10) -> int | None:
+    """A posted whole number in ASCII digits, else None.
+
+    Bounded before ``int()``: Python refuses to convert more than 4300 digits
+    (a ValueError, so a 500 where it was not caught), and a version, a year or
+    a revision number never needs more than ten.
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > max_digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)

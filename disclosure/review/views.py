@@ -24,6 +24,7 @@ from ..navigation import safe_next
 from ..pdf.presentation import report_context
 from ..rules import Severity
 from ..selectors import anchor_label, check_report, comment_threads, export_report, report_queryset
+from ..text import spreadsheet_safe, whole_number
 
 STATUS_LABELS = dict(Report.Status.choices)
 PUBLISHING_MESSAGE = "正在生成正式文本…"
@@ -75,19 +76,17 @@ def dashboard_rows(user, year: int, today) -> list[dict[str, Any]]:
     return rows
 
 
-def _year(request: HttpRequest, today) -> int:
-    """The report year asked for (?year=) when reports of it can exist; else the one being written now."""
-    value, current = request.GET.get("year", ""), current_report_year(today)
-    if value.isascii() and value.isdigit() and FIRST_YEAR <= int(value) <= current:
-        return int(value)
-    return current
+def _year(value: str, today) -> int:
+    """The report year asked for when reports of it can exist; else the one being written now."""
+    year, current = whole_number(value, max_digits=4), current_report_year(today)
+    return year if year is not None and FIRST_YEAR <= year <= current else current
 
 
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    year = _year(request, today)
+    year = _year(request.GET.get("year", ""), today)
     rows = dashboard_rows(request.user, year, today)
     status = request.GET.get("status", "")
     problem = request.GET.get("problem", "")
@@ -138,8 +137,8 @@ def _csv(rows: list[dict], year: int) -> HttpResponse:
         writer.writerow(
             [
                 r["org"].code,
-                r["org"].name,
-                r["org"].parent.name if r["org"].parent else "",
+                spreadsheet_safe(r["org"].name),
+                spreadsheet_safe(r["org"].parent.name) if r["org"].parent else "",
                 r["status_label"],
                 r["deadline"].isoformat(),
                 r["days_left"],
@@ -283,7 +282,8 @@ def diff(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     def snapshot(value: str) -> tuple[str, dict]:
         if value == "current":
             return "当前稿", export_report(report)
-        number = int(value) if value.isascii() and value.isdigit() else -1
+        number = whole_number(value)
+        number = -1 if number is None else number
         revision = get_object_or_404(Revision, report=report, number=number)
         return f"第{revision.number}稿（{revision.get_event_display()}）", revision.document
 
@@ -339,11 +339,7 @@ def export_jurisdiction(request: HttpRequest) -> HttpResponse:
 
 
 def _post_year(request: HttpRequest) -> int:
-    value = request.POST.get("year") or request.GET.get("year", "")
-    current = current_report_year(timezone.localdate())
-    if value.isascii() and value.isdigit() and FIRST_YEAR <= int(value) <= current:
-        return int(value)
-    return current
+    return _year(request.POST.get("year") or request.GET.get("year", ""), timezone.localdate())
 
 
 def _export_job(request: HttpRequest, pk) -> Job:

@@ -30,7 +30,7 @@ from ..pdf.presentation import report_context
 from ..rules import Finding, Severity, check_document
 from ..selectors import check_report, comment_threads, completeness, export_report, previous_document, report_queryset
 from ..services import editing
-from ..text import BAD_TEXT_MESSAGE, has_bad_text
+from ..text import BAD_TEXT_MESSAGE, has_bad_text, whole_number
 from ..wizard import BASIC, PREVIEW, SUBMIT, Step, step_of_ref, step_parts, steps
 
 
@@ -225,8 +225,8 @@ def _bad_request(request: HttpRequest, message: str, *, code: str, as_json: bool
 
 def _posted_version(value: Any) -> int | None:
     """A version as posted: a whole number (JSON numbers too) a version field can hold, else None."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        value = whole_number(value)
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     # Past the column's range it is no version, and SQLite could not even compare it.
