@@ -187,3 +187,17 @@ def test_it_creates_an_empty_draft_with_every_row(department):
     assert report.application_rows.count() == 25 and report.review_rows.count() == 3
     assert all(v is None for v in doc["applications"]["granted"].values())
     assert AuditEvent.objects.filter(report=report, action="report.created").exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_imported_narrative_longer_than_the_editor_allows_and_writes_nothing():
+    from disclosure.formats.common import NARRATIVE_PART_MAX_CHARS
+
+    doc = balanced_document("2021")
+    doc["narrative"]["problems"] = "字" * (NARRATIVE_PART_MAX_CHARS + 1)
+    with pytest.raises(InvalidDocument) as info:
+        import_document(doc)
+    assert info.value.code == "narrative_too_long"
+    assert info.value.params == {"parts": ["narrative.problems"]}
+    assert f"不能超过{NARRATIVE_PART_MAX_CHARS}字" in info.value.messages[0]
+    assert not Report.objects.exists()

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from .. import formats as reg
+from ..formats.common import narrative_length_errors
 from ..interchange import (
     MAX_AMOUNT_PLACES,
     InvalidDocument,
@@ -99,6 +100,15 @@ def _ensure_storable(doc: dict) -> None:
     if bad:
         raise InvalidDocument(
             [f.message for f in bad], code="cells", params={"cells": [c for f in bad for c in f.cells]}
+        )
+    # The same bounds as the editor's (ADR 0010): the largest allowed report renders in seconds.
+    too_long = narrative_length_errors(doc)
+    if too_long:
+        fmt = reg.get_format(doc["format"])
+        raise InvalidDocument(
+            [message if ref == "narrative" else f"{fmt.label_of(ref)}：{message}" for ref, message in too_long.items()],
+            code="narrative_too_long",
+            params={"parts": sorted(too_long)},
         )
     from ..cells import MAX_AMOUNT, MAX_COUNT
 
