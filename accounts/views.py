@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import reverse_lazy
 
 from . import services
-from .forms import OwnPasswordChangeForm
+from .forms import OwnPasswordChangeForm, QueuedPasswordResetForm
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -26,6 +26,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = QueuedPasswordResetForm
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")

@@ -7,6 +7,7 @@ from .models import (
     ActiveDisclosureRow,
     ApplicationRow,
     AuditEvent,
+    Job,
     Membership,
     NarrativePart,
     Organization,
@@ -185,12 +186,8 @@ class ReportAdmin(admin.ModelAdmin):
         services.finish_admin_edit(form.instance, request._report_before, actor=request.user)
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "action", "actor", "organization", "report"]
-    list_filter = ["action"]
-    search_fields = ["action", "organization__name"]
-    readonly_fields = ["created_at", "action", "actor", "organization", "report", "data"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by the application: shown, never edited here."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -200,3 +197,19 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "actor", "organization", "report"]
+    list_filter = ["action"]
+    search_fields = ["action", "organization__name"]
+    readonly_fields = ["created_at", "action", "actor", "organization", "report", "data"]
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "status", "actor", "organization", "report", "attempts", "error"]
+    list_filter = ["kind", "status"]
+    search_fields = ["organization__name", "error"]
+    list_select_related = ["actor", "organization", "report"]

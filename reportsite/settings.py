@@ -162,9 +162,21 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+if STORAGES["default"]["BACKEND"] == "storages.backends.s3.S3Storage":
+    # An S3-compatible store (pip install "django-storages[s3]"); the bucket stays
+    # private and files stream through the nodes (ADR 0012).
+    AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("AWS_STORAGE_BUCKET_NAME must be set with the S3 storage backend.")
+    AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
+    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
+    AWS_ACCESS_KEY_ID = os.environ.get("AWS_ACCESS_KEY_ID") or None  # else an instance role
+    AWS_SECRET_ACCESS_KEY = os.environ.get("AWS_SECRET_ACCESS_KEY") or None
+    AWS_S3_FILE_OVERWRITE = False  # stored names are never reused
+    AWS_DEFAULT_ACL = None
 
 # Redis is shared by every web node and worker (ADR 0009): the page cache, the
-# job queue and the jobs' results. Nothing a request needs lives on one node.
+# job queue. Nothing a request needs lives on one node.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
@@ -193,6 +205,11 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 # Development without a worker: CELERY_TASK_ALWAYS_EAGER=1 runs jobs in-process.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_TASK_EAGER_PROPAGATES = True
+# The Job row is each job's result; Celery's own results would only fill Redis.
+CELERY_TASK_IGNORE_RESULT = True
+# An unreachable Redis holds the after-commit send for about two seconds, not
+# indefinitely: the job stays queued and the sweep sends it again.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 10}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -204,6 +221,21 @@ PUBLISHED_FILES_ACCEL_PREFIX = os.environ.get("PUBLISHED_FILES_ACCEL_PREFIX", ""
 REPORT_UPLOAD_MAX_BYTES = int(os.environ.get("REPORT_UPLOAD_MAX_BYTES", str(20 * 1024 * 1024)))
 REPORT_UPLOAD_MAX_UNPACKED_BYTES = int(os.environ.get("REPORT_UPLOAD_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024)))
 REPORT_UPLOAD_MAX_ZIP_RATIO = int(os.environ.get("REPORT_UPLOAD_MAX_ZIP_RATIO", "100"))
+# What reading one uploaded file may cost (ADR 0011); the defaults live with the
+# reader (disclosure/parsing), so only what the environment sets is overridden here.
+for _name in (
+    "REPORT_PARSE_MAX_MEMORY_BYTES",
+    "REPORT_PARSE_MAX_CPU_SECONDS",
+    "REPORT_PARSE_TIMEOUT_SECONDS",
+    "REPORT_PARSE_MAX_OUTPUT_BYTES",
+    "REPORT_PDF_MAX_FORM_DEPTH",
+    "REPORT_PDF_MAX_XOBJECT_DRAWS",
+    "REPORT_UPLOAD_MAX_STREAM_BYTES",
+    "REPORT_UPLOAD_MAX_XML_PART_BYTES",
+    "REPORT_XLSX_MAX_CELLS",
+):
+    if os.environ.get(_name):
+        globals()[_name] = int(os.environ[_name])
 # Django reads an upload fully into memory below this; above it, a temporary file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -142,3 +142,16 @@ def test_it_refuses_an_admin_edit_service_call_on_a_submitted_report(admin_clien
     with pytest.raises(NotEditable):
         finish_admin_edit(report, export_report(report), actor=None)
     assert not AuditEvent.objects.filter(action="report.admin_edited").exists()
+
+
+@pytest.mark.django_db
+def test_it_shows_jobs_to_admins_without_letting_them_change_one(admin_client):
+    from disclosure.models import Job
+
+    job = Job.objects.create(kind=Job.Kind.MAIL, status=Job.Status.FAILED, error="邮件服务器无响应")
+    listing = admin_client.get("/admin/disclosure/job/?status=failed")
+    assert listing.status_code == 200 and "邮件服务器无响应" in listing.text
+    page = admin_client.get(f"/admin/disclosure/job/{job.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.text
+    assert admin_client.post(f"/admin/disclosure/job/{job.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Job.objects.filter(pk=job.pk).exists()
