@@ -10,8 +10,8 @@ client connection to one process; under 50 concurrent clients the unlucky
 processes queued several times longer (PDF p99 160-260 ms against 26 ms).
 
 Environment: GUNICORN_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (worker
-processes, default two per usable core, at most 16), GUNICORN_TIMEOUT (seconds, default 60: an
-upload of a large report is parsed within its request).
+processes, default two per usable core, at most 16), GUNICORN_TIMEOUT (seconds, default 60; no
+request does heavy work since uploads, renders and mail became jobs, ADR 0009).
 """
 
 import os
