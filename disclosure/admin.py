@@ -126,6 +126,12 @@ class ReportAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting is the largest content change: drafts only, never one under review or published.
+        if obj is not None and (not content_editable(obj) or obj.publications.exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:

@@ -155,3 +155,12 @@ def test_it_shows_jobs_to_admins_without_letting_them_change_one(admin_client):
     assert page.status_code == 200 and 'name="_save"' not in page.text
     assert admin_client.post(f"/admin/disclosure/job/{job.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Job.objects.filter(pk=job.pk).exists()
+
+
+@pytest.mark.parametrize("status, deletable", [("draft", True), ("submitted", False), ("approved", False)])
+def test_it_lets_the_admin_delete_only_a_draft_report(admin_client, status, deletable):
+    report = import_document(balanced_document("2021")).report
+    Report.objects.filter(pk=report.pk).update(status=status)
+    response = admin_client.post(f"/admin/disclosure/report/{report.pk}/delete/", {"post": "yes"})
+    assert response.status_code == (302 if deletable else 403)
+    assert Report.objects.filter(pk=report.pk).exists() is not deletable
