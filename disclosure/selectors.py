@@ -112,33 +112,51 @@ def previous_document(report: Report) -> dict | None:
 
 
 PUBLISHING_EVENTS = ("report.publish", "report.publish_imported")
-# Events on a report that do not shape its content. Everything else does, so a
-# new kind of write counts as authoring unless it changes only the status.
-COMMENT_PREFIX = "comment."
+# Events on a report that never shape its content: comments, jobs (a mail or a
+# render that failed is recorded against whoever started it) and the request to
+# publish. Everything else does, so a new kind of write counts as authoring
+# unless it changes only the status (a workflow step).
+NOT_AUTHORING_PREFIXES = ("comment.", "job.")
+NOT_AUTHORING_ACTIONS = (*PUBLISHING_EVENTS, "report.publish_requested")
 
 
 def is_authoring(action: str, data: dict) -> bool:
     """Whether an audit event on a report shaped its content (or submitted it).
 
-    Submitting counts; comments do not; a write whose recorded changes touch
-    only ``status`` (a workflow step) does not; any other event does.
+    Submitting counts; comments, jobs and publishing do not; a write whose
+    recorded changes touch only ``status`` does not; any other event does.
     """
     if action == "report.submit":
         return True
-    if action.startswith(COMMENT_PREFIX) or action in PUBLISHING_EVENTS:
+    if action.startswith(NOT_AUTHORING_PREFIXES) or action in NOT_AUTHORING_ACTIONS:
         return False
     changes = data.get("changes") if isinstance(data, dict) else None
     return not (isinstance(changes, dict) and changes and set(changes) <= {"status"})
 
 
 def authors(report: Report) -> set[int]:
-    """Ids of the people who wrote or submitted the report since it was last published."""
+    """Ids of the people who wrote or submitted the report since it was last published.
+
+    Decided per (person, kind of event), not per event: a report has thousands
+    of autosave events, and their recorded changes are never read here.
+    """
     events = report.audit_events.filter(actor__isnull=False)
     published = report.audit_events.filter(action__in=PUBLISHING_EVENTS).order_by("-id").first()
     if published is not None:
         events = events.filter(id__gt=published.id)
-    rows = events.values_list("actor_id", "action", "data")
-    return {actor for actor, action, data in rows if is_authoring(action, data)}
+    found: set[int] = set()
+    for actor, action in events.order_by().values_list("actor_id", "action").distinct():
+        if actor in found or action.startswith(NOT_AUTHORING_PREFIXES) or action in NOT_AUTHORING_ACTIONS:
+            continue
+        if action == "report.submit":
+            found.add(actor)
+            continue
+        # Workflow steps record only {"status": …}; one event of this kind by this
+        # person that records anything else (or no changes at all) is authoring.
+        candidates = events.filter(actor_id=actor, action=action).exclude(data__changes__has_key="status")
+        if candidates.exists():
+            found.add(actor)
+    return found
 
 
 def check_report(report: Report, doc: dict | None = None) -> list[Finding]:

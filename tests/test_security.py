@@ -124,11 +124,25 @@ def test_it_lets_the_colleague_of_a_no_applications_clerk_submit_but_not_the_cle
         transition(report, Action.APPROVE, actor=writer)
 
 
-def test_it_does_not_count_comments_or_workflow_steps_as_authoring(world, report):
+def test_it_does_not_count_comments_workflow_steps_or_jobs_as_authoring(world, report):
+    """A reviewer whose publish failed, or whose return's e-mail failed, still reviews the resubmission."""
     reviewer = world.users["office_reviewer"]
     record_event("comment.added", actor=reviewer, report=report, comment=1, anchor="report", body="请核对。")
     record_event("report.return", actor=reviewer, report=report, changes={"status": ["submitted", "returned"]})
+    record_event("report.publish_requested", actor=reviewer, report=report, version=3, job="x")
+    record_event("job.failed", actor=reviewer, report=report, kind="mail", error="邮件服务器无响应")
     assert reviewer.pk not in selectors.authors(report)
+
+
+def test_it_decides_authors_in_a_fixed_number_of_queries_however_many_autosaves(
+    world, report, django_assert_max_num_queries
+):
+    writer, reviewer = world.users["owner_clerk"], world.users["office_reviewer"]
+    for version in range(40):
+        record_event("report.saved", actor=writer, report=report, version=version, changes={"title": ["a", "b"]})
+    record_event("report.return", actor=reviewer, report=report, changes={"status": ["submitted", "returned"]})
+    with django_assert_max_num_queries(4):
+        assert selectors.authors(report) == {writer.pk}
 
 
 def test_it_forgets_authors_before_the_last_publication(world):
