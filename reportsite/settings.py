@@ -180,7 +180,7 @@ if STORAGES["default"]["BACKEND"] == "storages.backends.s3.S3Storage":
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "reportsite.cache.ForgivingRedisCache",
         "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "reportsite"),
         # A cache that is down costs a slower page, never a failed one.

@@ -1,0 +1,73 @@
+"""Django's Redis cache, failing open: a cache that is down costs a slower page, never a failed one.
+
+Django's own RedisCache raises on a refused connection, so a Redis restart
+would turn every cached public page into a 500. Here a read misses, a write
+is dropped and the error is logged (at most once a minute per process); the
+callers then read the database, as on any miss.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+_last_logged = 0.0
+
+
+def _log(method: str, exc: Exception) -> None:
+    global _last_logged
+    now = time.monotonic()
+    if now - _last_logged > 60:
+        _last_logged = now
+        log.error("Cache unavailable (%s): %s; serving without it", method, exc)
+
+
+# What each method answers when Redis cannot: a miss, a write not made.
+_FALLBACKS: dict[str, Any] = {
+    "get": None,  # replaced by the caller's default below
+    "get_many": {},
+    "has_key": False,
+    "add": False,
+    "set": None,
+    "set_many": [],
+    "touch": False,
+    "delete": False,
+    "delete_many": None,
+    "clear": False,
+}
+
+
+class ForgivingRedisCache(RedisCache):
+    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+        try:
+            return super().get(key, default, version)
+        except RedisError as exc:
+            _log("get", exc)
+            return default
+
+
+def _forgiving(name: str):
+    method = getattr(RedisCache, name)
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except RedisError as exc:
+            _log(name, exc)
+            fallback = _FALLBACKS[name]
+            return type(fallback)() if isinstance(fallback, dict | list) else fallback
+
+    return wrapper
+
+
+for _name in _FALLBACKS:
+    if _name != "get":
+        setattr(ForgivingRedisCache, _name, _forgiving(_name))
