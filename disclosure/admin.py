@@ -219,3 +219,6 @@ class JobAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "status"]
     search_fields = ["organization__name", "error"]
     list_select_related = ["actor", "organization", "report"]
+    # Not params, result or files: a mail job's result can hold a password reset link until sent.
+    fields = ["kind", "status", "actor", "organization", "report", "attempts", "error", "created_at", "finished_at"]
+    readonly_fields = fields

@@ -113,6 +113,29 @@ def test_it_sends_given_messages_and_forgets_a_secret_once_sent(django_capture_o
     assert job.status == "succeeded" and link not in str(job.result) and job.result["recipients"] == ["a@example.org"]
 
 
+class DeadMail(LocmemBackend):
+    """A mail server that always drops the connection."""
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+def test_it_forgets_a_secret_when_its_mail_finally_fails(monkeypatch, settings, django_capture_on_commit_callbacks):
+    """A reset link left in a failed job stayed readable (and valid for days) in the database and admin."""
+    from disclosure.jobs.mail import queue_mail
+
+    settings.EMAIL_BACKEND = "tests.test_jobs.DeadMail"
+    fewer_retries(monkeypatch, Job.Kind.MAIL, max_retries=1, backoff=0)
+    link = "https://reports.example.gov.cn/accounts/reset/MQ/secret-token/"
+    with django_capture_on_commit_callbacks(execute=True):
+        job = queue_mail(
+            [("重设密码", f"请打开：{link}", "site@example.org", ["a@example.org"])], forget_after_sending=True
+        )
+    job.refresh_from_db()
+    assert job.status == "failed" and mail.outbox == []
+    assert link not in str(job.result) and job.result["recipients"] == ["a@example.org"]
+
+
 def test_it_leaves_a_failed_job_audited_and_never_a_half_publication(
     world, approved, monkeypatch, django_capture_on_commit_callbacks
 ):

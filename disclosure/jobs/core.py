@@ -128,6 +128,16 @@ def save_progress(job: Job, **result: Any) -> None:
     job.save(update_fields=["result", "updated_at"])
 
 
+def without_secrets(job: Job) -> dict[str, Any]:
+    """A mail job's result once its messages must be forgotten (they hold a password reset link):
+    who was written to, and what was sent."""
+    messages = job.result.get("messages", [])
+    return {
+        **{k: v for k, v in job.result.items() if k != "messages"},
+        "recipients": [to for m in messages for to in m[3]] or job.result.get("recipients", []),
+    }
+
+
 def fail(job: Job, message: str, *, code: str, params: dict | None = None) -> None:
     with transaction.atomic():
         if Job.objects.select_for_update().get(pk=job.pk).status == Status.SUCCEEDED:
@@ -135,7 +145,8 @@ def fail(job: Job, message: str, *, code: str, params: dict | None = None) -> No
         job.status = Status.FAILED
         job.error = message
         job.finished_at = timezone.now()
-        job.result = {**job.result, "code": code, **({"params": params} if params else {})}
+        result = without_secrets(job) if job.params.get("forget") else job.result
+        job.result = {**result, "code": code, **({"params": params} if params else {})}
         job.save(update_fields=["status", "error", "finished_at", "result", "updated_at"])
         record_event(
             "job.failed",

@@ -64,8 +64,7 @@ def send_notification(job: Job) -> dict[str, Any]:
         core.save_progress(job, messages=[list(m) for m in messages], sent=[])
     delivered = _send(job, job.result["messages"])
     if job.params.get("forget"):
-        recipients = [to for m in job.result["messages"] for to in m[3]]
-        job.result = {"recipients": recipients, "sent": job.result["sent"]}
+        job.result = core.without_secrets(job)
         job.save(update_fields=["result", "updated_at"])
     return {"delivered": delivered}
 
