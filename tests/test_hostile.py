@@ -292,8 +292,20 @@ LONG = "9" * 5000
         ("office_reviewer", "GET", "/review/", {"year": LONG}),
         ("office_reviewer", "POST", "/review/export.xlsx", {"year": LONG}),
         ("office_reviewer", "GET", f"{V}/diff/", {"from": LONG}),
+        ("office_reviewer", "POST", f"{V}/comments/", {"parent": LONG, "body": "同意。"}),
+        ("office_reviewer", "POST", f"{V}/comments/", {"parent": "²", "body": "同意。"}),
     ],
-    ids=["no_applications", "step", "autosave", "autosave GET", "review dashboard", "review export", "review diff"],
+    ids=[
+        "no_applications",
+        "step",
+        "autosave",
+        "autosave GET",
+        "review dashboard",
+        "review export",
+        "review diff",
+        "comment parent",
+        "comment parent superscript",
+    ],
 )
 def test_it_answers_a_five_thousand_digit_number_without_a_500(world, report, persona, method, path, data):
     """More than 4300 digits make int() raise ValueError: found by the test above in

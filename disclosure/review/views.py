@@ -250,9 +250,11 @@ def comment(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     report, _roles = permissions.visible_report(request.user, org_code, year)
     parent = None
     if request.POST.get("parent"):
-        if not request.POST["parent"].isdigit():
+        # isdigit() takes "²" and 5000 digits, which int() then refuses with a 500.
+        pk = whole_number(request.POST["parent"], max_digits=18)
+        if pk is None:
             raise Http404("没有找到这条意见。")
-        parent = get_object_or_404(Comment, pk=request.POST["parent"], report=report)
+        parent = get_object_or_404(Comment, pk=pk, report=report)
     try:
         services.add_comment(
             report,
