@@ -150,3 +150,35 @@ def test_it_reads_reviews_and_publishes_through_a_real_worker(world, worker, tmp
         "approve",
         "publish",
     }
+
+
+def test_it_refuses_the_three_attack_files_in_the_worker_while_the_portal_answers(world, worker, tmp_path):
+    """Issue 11's files: a 2.4 KB PDF of forms nested ten deep, a 408 KB PDF hiding a 400 MB
+    form, an 8 MB workbook of 84 MB sheet XML. Each upload is answered at once, the worker
+    refuses each in Chinese and stores nothing, the portal answers meanwhile, and the worker
+    reads a good file afterwards."""
+    from .test_sandbox import bloated_xlsx, hidden_stream_pdf, nested_forms_pdf
+
+    clerk, public = world.client("owner_clerk"), world.client("anonymous")
+    attacks = {"nested.pdf": nested_forms_pdf(), "hidden.pdf": hidden_stream_pdf(), "bloated.xlsx": bloated_xlsx()}
+    for name, data in attacks.items():
+        answer = clerk.post(reverse("workspace:upload", args=["test-org"]), {"file": SimpleUploadedFile(name, data)})
+        assert answer.status_code == 302
+    # The portal is answered while the worker has the files in hand.
+    for url in (reverse("portal:list"), reverse("portal:stats"), reverse("portal:data")):
+        assert public.get(url).status_code == 200, url
+    for job in Job.objects.filter(kind=Job.Kind.READ_UPLOAD).order_by("created_at"):
+        status = wait_for(clerk, reverse("workspace:import_job_status", args=["test-org", job.pk]), worker, tmp_path)
+        assert status["status"] == "failed" and "文件过于复杂或已损坏，无法读取" in status["error"], status
+        job.refresh_from_db()
+        assert job.result["code"] == "too_complex"
+    assert not PendingImport.objects.exists()
+    assert worker.poll() is None  # the worker survived every file
+
+    from disclosure.office import export_report_docx
+
+    good = SimpleUploadedFile("2021年报.docx", export_report_docx(balanced_document("2021", year=2021)))
+    clerk.post(reverse("workspace:upload", args=["test-org"]), {"file": good, "year": 2021})
+    job = Job.objects.filter(kind=Job.Kind.READ_UPLOAD).order_by("-created_at").first()
+    status = wait_for(clerk, reverse("workspace:import_job_status", args=["test-org", job.pk]), worker, tmp_path)
+    assert status["status"] == "succeeded", status

@@ -255,7 +255,8 @@ def test_it_refuses_a_font_whose_to_unicode_map_inflates_past_the_cap():
     assert error.params["limit"] == "stream" and "字体解压后超过 50 MB" in error.messages[0]
 
 
-def test_it_refuses_an_xlsx_whose_sheet_xml_unpacks_to_84_mb_at_ratio_10():
+def bloated_xlsx() -> bytes:
+    """8 MB: a seed workbook whose first sheet XML unpacks to 84 MB at ratio 10."""
     rng = random.Random(11)
     rows = "".join(
         f'<row r="{r}">'
@@ -275,7 +276,11 @@ def test_it_refuses_an_xlsx_whose_sheet_xml_unpacks_to_84_mb_at_ratio_10():
                 for _ in range(84 * MB // len(rows)):
                     sheet.write(rows)
                 sheet.write(b"</sheetData></worksheet>")
-    data = out.getvalue()
+    return out.getvalue()
+
+
+def test_it_refuses_an_xlsx_whose_sheet_xml_unpacks_to_84_mb_at_ratio_10():
+    data = bloated_xlsx()
     member = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml")
     # 8 MB, 84 MB of sheet XML at ratio 10: inside the upload, total and ratio limits.
     assert len(data) < 9 * MB and member.file_size > 80 * MB and 9 < member.file_size / member.compress_size < 100
