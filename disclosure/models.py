@@ -445,6 +445,7 @@ class Job(models.Model):
         MAIL = "mail", "发送通知邮件"
         EXPORT = "export", "生成汇总表"
         REMIND = "remind", "截止提醒"
+        YEAR_ZIP = "year_zip", "生成年度数据包"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "排队中"
@@ -478,8 +479,10 @@ class Job(models.Model):
         verbose_name_plural = "后台任务"
         ordering = ["-created_at"]
         constraints = [
+            # Meta cannot see Kind and Status: their values, read back in tests/test_models.py.
             models.CheckConstraint(
-                condition=Q(kind__in=["read_upload", "publish", "mail", "export", "remind"]), name="job_kind_valid"
+                condition=Q(kind__in=["read_upload", "publish", "mail", "export", "remind", "year_zip"]),
+                name="job_kind_valid",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["queued", "running", "succeeded", "failed"]), name="job_status_valid"

@@ -221,6 +221,9 @@ PUBLISHED_FILES_ACCEL_PREFIX = os.environ.get("PUBLISHED_FILES_ACCEL_PREFIX", ""
 REPORT_UPLOAD_MAX_BYTES = int(os.environ.get("REPORT_UPLOAD_MAX_BYTES", str(20 * 1024 * 1024)))
 REPORT_UPLOAD_MAX_UNPACKED_BYTES = int(os.environ.get("REPORT_UPLOAD_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024)))
 REPORT_UPLOAD_MAX_ZIP_RATIO = int(os.environ.get("REPORT_UPLOAD_MAX_ZIP_RATIO", "100"))
+# A year's data package of up to this many reports streams in the request; a larger
+# one (a province) is built once by a worker and kept in storage.
+REPORT_YEAR_ZIP_INLINE_MAX = int(os.environ.get("REPORT_YEAR_ZIP_INLINE_MAX", "300"))
 # What reading one uploaded file may cost (ADR 0011); the defaults live with the
 # reader (disclosure/parsing), so only what the environment sets is overridden here.
 for _name in (

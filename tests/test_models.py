@@ -62,3 +62,11 @@ def test_it_keeps_the_audit_trail_append_only(department):
     with pytest.raises(ValueError):
         event.delete()
     assert AuditEvent.objects.get(pk=event.pk).action == "test.event"
+
+
+def test_it_constrains_jobs_to_the_kinds_and_states_the_model_names():
+    from disclosure.models import Job
+
+    checks = {c.name: dict(c.condition.children) for c in Job._meta.constraints if hasattr(c, "condition")}
+    assert sorted(checks["job_kind_valid"]["kind__in"]) == sorted(Job.Kind.values)
+    assert sorted(checks["job_status_valid"]["status__in"]) == sorted(Job.Status.values)

@@ -182,6 +182,47 @@ def test_it_bundles_a_years_open_data_as_a_zip(client, published):
     assert client.get(csv_url, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
+def test_it_builds_a_large_years_zip_once_in_a_job_and_serves_it_from_storage(
+    client, published, settings, django_capture_on_commit_callbacks
+):
+    from disclosure.models import Job
+
+    url = reverse("portal:year_zip", args=[2021])
+    inline = client.get(url)
+    inline_bytes = b"".join(inline.streaming_content)
+    settings.REPORT_YEAR_ZIP_INLINE_MAX = 0  # a province's year: too many reports to zip in a request
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        first, second = client.get(url), client.get(url)
+    for answer in (first, second):
+        assert answer.status_code == 503 and answer["Retry-After"] == "15"
+        assert "2021年度数据包正在生成" in answer.text and answer["Cache-Control"] == "no-store"
+    assert Job.objects.filter(kind=Job.Kind.YEAR_ZIP).count() == 1 and len(queued) == 1  # one job for everyone
+    queued[0]()  # the worker's turn
+
+    built = client.get(url)
+    assert built.status_code == 200 and built["ETag"] == inline["ETag"]
+    assert b"".join(built.streaming_content) == inline_bytes
+    assert client.get(url, HTTP_IF_NONE_MATCH=built["ETag"]).status_code == 304
+
+    # Swept from storage after a week: the next visitor's request builds it again.
+    job = Job.objects.get(kind=Job.Kind.YEAR_ZIP)
+    job.result_file.delete(save=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get(url).status_code == 503
+    assert client.get(url).status_code == 200
+
+    # A new publication of the year is a new package, with its own job.
+    other = import_document(balanced_document("2021", year=2021), status=Report.Status.PUBLISHED).report
+    publish_imported(other)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get(url).status_code == 503
+    newest = client.get(url)
+    assert newest["ETag"] != built["ETag"]
+    names = zipfile.ZipFile(io.BytesIO(b"".join(newest.streaming_content))).namelist()
+    assert len(names) == 3 and Job.objects.filter(kind=Job.Kind.YEAR_ZIP).count() == 2
+
+
 def test_it_computes_statistics_per_jurisdiction(client):
     build_world()
     doc = balanced_document("2021", year=2021)

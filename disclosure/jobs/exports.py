@@ -1,14 +1,21 @@
-"""The jurisdiction workbook (/review/export.xlsx) built by a worker and kept in
-default storage for the reviewer who asked for it."""
+"""Large exports built by a worker and kept in default storage: the jurisdiction
+workbook (/review/export.xlsx) for the reviewer who asked for it, and a
+province's year data package (/data/<year>.zip) for everyone."""
 
 from __future__ import annotations
 
+import tempfile
+from datetime import timedelta
 from typing import Any
 
+from django.core.files import File
 from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from ..formats import REPORT_NAME
 from ..models import Job, Organization
+from . import core
 from .core import JobFailed
 
 NO_SCOPE_MESSAGE = "没有需要您审核或督办的机关。"
@@ -34,3 +41,53 @@ def jurisdiction_workbook(job: Job) -> dict[str, Any]:
         job.result_file.delete(save=False)  # a retry replaces what an earlier attempt stored
     job.result_file.save(f"{job.pk}.xlsx", ContentFile(data), save=True)
     return {"filename": export_filename(year), "size": len(data), "organizations": len(orgs)}
+
+
+# A failed package is tried again by the next visitor after this long, not at every request.
+YEAR_ZIP_RETRY_AFTER = timedelta(minutes=5)
+
+
+def year_zip_job(year: int, digest: str) -> Job:
+    """The job that builds (or built) the package of ``year`` whose files hash to ``digest``.
+
+    One per package: visitors asking at once share it (the key is unique); a
+    package swept from storage or failed a while ago is built again.
+    """
+    key = f"year_zip:{year}:{digest}"
+    job = Job.objects.filter(key=key).first()
+    if job is not None:
+        failed_long_ago = job.status == Job.Status.FAILED and job.finished_at < timezone.now() - YEAR_ZIP_RETRY_AFTER
+        swept = job.status == Job.Status.SUCCEEDED and not (
+            job.result_file and job.result_file.storage.exists(job.result_file.name)
+        )
+        if not (failed_long_ago or swept):
+            return job
+        Job.objects.filter(pk=job.pk).delete()
+    try:
+        with transaction.atomic():
+            return core.submit(Job.Kind.YEAR_ZIP, params={"year": year, "digest": digest}, key=key)
+    except IntegrityError:  # another visitor's request recorded it first
+        return Job.objects.get(key=key)
+
+
+def year_zip(job: Job) -> dict[str, Any]:
+    from ..portal.published import year_digest, year_publications, year_zip_chunks
+
+    year = job.params["year"]
+    publications = list(year_publications(year))
+    if year_digest(p.data_sha256 for p in publications) != job.params["digest"]:
+        # Published meanwhile: this package would carry another's ETag; the next visitor asks for the new one.
+        raise JobFailed("该年度有新发布的报告，数据包将重新生成。", code="stale")
+    storage = job.result_file.storage
+    missing = [p.data.name for p in publications if not storage.exists(p.data.name)]
+    if missing:
+        raise JobFailed("部分正式文本文件暂时无法读取，数据包未生成。", code="missing", params={"files": missing[:20]})
+    with tempfile.TemporaryFile() as spool:
+        for chunk in year_zip_chunks(publications, year):
+            spool.write(chunk)
+        size = spool.tell()
+        spool.seek(0)
+        if job.result_file:
+            job.result_file.delete(save=False)  # a retry replaces what an earlier attempt stored
+        job.result_file.save(f"{job.pk}.zip", File(spool), save=True)
+    return {"year": year, "publications": len(publications), "size": size}

@@ -57,6 +57,14 @@ POLICIES: dict[str, Policy] = {
         message="生成汇总表时出错，请稍后重试。",
         timeout_message="生成汇总表超时，请缩小范围后重试。",
     ),
+    Kind.YEAR_ZIP: Policy(
+        soft_time_limit=600,
+        time_limit=660,
+        max_retries=2,
+        backoff=30,
+        message="生成年度数据包时出错，请稍后再试。",
+        timeout_message="生成年度数据包超时。",
+    ),
     Kind.REMIND: Policy(
         soft_time_limit=600,
         time_limit=660,
@@ -110,6 +118,13 @@ def export(self, job_id: str) -> str:
     return core.run(self, job_id, body, POLICIES[Kind.EXPORT])
 
 
+@shared_task(**_options(Kind.YEAR_ZIP))
+def year_zip(self, job_id: str) -> str:
+    from .exports import year_zip as body
+
+    return core.run(self, job_id, body, POLICIES[Kind.YEAR_ZIP])
+
+
 @shared_task(**_options(Kind.REMIND))
 def remind(self, job_id: str) -> str:
     from .mail import send_reminders as body
@@ -123,6 +138,7 @@ TASKS = {
     Kind.MAIL: mail,
     Kind.EXPORT: export,
     Kind.REMIND: remind,
+    Kind.YEAR_ZIP: year_zip,
 }
 
 

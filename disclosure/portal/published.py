@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import uuid
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -270,3 +272,61 @@ def report_years(org_code: str) -> list[int]:
         ),
         reverse=True,
     )
+
+
+# -- the year's data package -----------------------------------------------------------
+
+
+def year_publications(year: int) -> QuerySet[Publication]:
+    """The newest publication of every report of the year, in the package's order."""
+    return search(year=year).order_by("report__organization__code")
+
+
+def year_digest(hashes: Iterable[str]) -> str:
+    """The package's identity: its files' hashes alone, so a revalidation loads no snapshot."""
+    return hashlib.sha256("".join(hashes).encode()).hexdigest()
+
+
+class _Sink(io.RawIOBase):
+    """A write-only stream zipfile writes into; we hand its bytes on as they come."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def drain(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+def year_zip_chunks(publications: list[Publication], year: int) -> Iterator[bytes]:
+    """The year's data package: every publication's JSON and one cell CSV, as zip bytes in chunks."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for pub in publications:
+            info = zipfile.ZipInfo(
+                f"{year}/{pub.report.organization.code}-{year}-r{pub.number}.json",
+                date_time=pub.published_at.timetuple()[:6],
+            )
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as target, pub.data.open("rb") as source:
+                for chunk in iter(lambda: source.read(64 * 1024), b""):
+                    target.write(chunk)
+                    yield sink.drain()
+            pub.data.close()
+        newest = max(p.published_at for p in publications)
+        info = zipfile.ZipInfo(f"{year}/{year}-cells.csv", date_time=newest.timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w") as target:
+            target.write("\ufeff".encode())  # Excel reads a UTF-8 CSV only with a BOM
+            for chunk in csv_chunks(publications):
+                target.write(chunk.encode())
+                yield sink.drain()
+    yield sink.drain()

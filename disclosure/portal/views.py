@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
-import zipfile
-from collections.abc import Iterator
 from urllib.parse import quote
 
 from django.conf import settings
@@ -22,7 +19,7 @@ from django.views.decorators.http import require_safe
 
 from .. import formats as reg
 from ..downloads import disposition
-from ..models import Organization, Publication
+from ..models import Job, Organization, Publication
 from ..pdf.presentation import report_context
 from ..services import default_title
 from . import published as portal
@@ -224,69 +221,36 @@ def download_revision(request: HttpRequest, org_code: str, year: int, number: in
 # -- open data in bulk -----------------------------------------------------------------
 
 
-class _Sink(io.RawIOBase):
-    """A write-only stream zipfile writes into; we hand its bytes on as they come."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        self.chunks.append(bytes(data))
-        return len(data)
-
-    def drain(self) -> bytes:
-        data = b"".join(self.chunks)
-        self.chunks.clear()
-        return data
-
-
-def _year_zip(publications: list[Publication], year: int) -> Iterator[bytes]:
-    sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for pub in publications:
-            info = zipfile.ZipInfo(
-                f"{year}/{pub.report.organization.code}-{year}-r{pub.number}.json",
-                date_time=pub.published_at.timetuple()[:6],
-            )
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w") as target, pub.data.open("rb") as source:
-                for chunk in iter(lambda: source.read(64 * 1024), b""):
-                    target.write(chunk)
-                    yield sink.drain()
-            pub.data.close()
-        newest = max(p.published_at for p in publications)
-        info = zipfile.ZipInfo(f"{year}/{year}-cells.csv", date_time=newest.timetuple()[:6])
-        info.compress_type = zipfile.ZIP_DEFLATED
-        with archive.open(info, "w") as target:
-            target.write(BOM.encode())
-            for chunk in portal.csv_chunks(publications):
-                target.write(chunk.encode())
-                yield sink.drain()
-    yield sink.drain()
-
-
 @require_safe
 def year_zip(request: HttpRequest, year: int) -> HttpResponse:
-    publications = portal.search(year=year).order_by("report__organization__code")
-    # The hashes alone decide the ETag: a revalidation loads no snapshot.
+    publications = portal.year_publications(year)
     hashes = list(publications.values_list("data_sha256", flat=True))
     if not hashes:
         raise Http404("该年度没有已发布的报告。")
-    etag = '"' + hashlib.sha256("".join(hashes).encode()).hexdigest() + '"'
+    digest = portal.year_digest(hashes)
+    etag = f'"{digest}"'
     cached = get_conditional_response(request, etag=etag)
     if cached is not None:
         response = cached
-    else:
+    elif len(hashes) <= settings.REPORT_YEAR_ZIP_INLINE_MAX:
         publications = list(publications)
         # Checked before the first byte: once streaming, a missing file could only cut the zip short.
         storage = _storage()
         missing = [p.data.name for p in publications if not storage.exists(p.data.name)]
         if missing:
             return unavailable(request, missing, request.path)
-        response = StreamingHttpResponse(_year_zip(publications, year), content_type="application/zip")
+        response = StreamingHttpResponse(portal.year_zip_chunks(publications, year), content_type="application/zip")
+    else:
+        # A province's year is built once by a worker and kept in storage (issue 11).
+        from ..jobs.exports import year_zip_job
+
+        job = year_zip_job(year, digest)
+        if job.status != Job.Status.SUCCEEDED:
+            response = render(request, "portal/building.html", {"year": year, "job": job}, status=503)
+            response["Retry-After"] = "15"
+            response["Cache-Control"] = "no-store"
+            return response
+        response = FileResponse(job.result_file.open("rb"), content_type="application/zip")
     response["ETag"] = etag
     response["Cache-Control"] = LATEST
     response["Content-Disposition"] = disposition(True, f"{year}年{reg.REPORT_NAME}数据.zip", f"reports-{year}.zip")
