@@ -201,3 +201,17 @@ def test_it_refuses_an_imported_narrative_longer_than_the_editor_allows_and_writ
     assert info.value.params == {"parts": ["narrative.problems"]}
     assert f"不能超过{NARRATIVE_PART_MAX_CHARS}字" in info.value.messages[0]
     assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_imported_count_the_editor_would_refuse():
+    """Stored, it came back at the clerk's every save of the step as an error they had not made."""
+    from disclosure.cells import MAX_CELL_COUNT
+
+    doc = balanced_document("2021")
+    doc["applications"]["granted"]["natural_person"] = MAX_CELL_COUNT + 1
+    doc["applications"]["granted"]["total"] = None
+    with pytest.raises(InvalidDocument) as info:
+        import_document(doc)
+    assert info.value.code == "too_large" and info.value.params == {"cell": "applications.granted.natural_person"}
+    assert not Report.objects.exists()

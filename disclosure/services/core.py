@@ -110,7 +110,7 @@ def _ensure_storable(doc: dict) -> None:
             code="narrative_too_long",
             params={"parts": sorted(too_long)},
         )
-    from ..cells import MAX_AMOUNT, MAX_COUNT
+    from ..cells import MAX_AMOUNT, MAX_CELL_COUNT, MAX_COUNT
 
     fmt = reg.get_format(doc["format"])
     for spec in fmt.cells():
@@ -128,7 +128,8 @@ def _ensure_storable(doc: dict) -> None:
                 )
             if amount > MAX_AMOUNT:
                 raise InvalidDocument(f"{label}“{value}”过大，无法保存。", code="too_large", params={"cell": spec.ref})
-        elif abs(value) > MAX_COUNT:
+        # The editor's bound for a typed count, so that no stored report is one its clerk cannot save again.
+        elif abs(value) > (MAX_COUNT if spec.computed else MAX_CELL_COUNT):
             raise InvalidDocument(f"{label}“{value}”过大，无法保存。", code="too_large", params={"cell": spec.ref})
 
 
