@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import count
 
 from ..interchange import InvalidDocument
-from .files import Source, check_zip, decode_text, open_workbook
+from .files import Source, check_zip, decode_bytes, open_workbook
 
 SPAN = None  # a grid position covered by a merged cell
 
@@ -203,14 +203,64 @@ def _html_table(table) -> list[Line]:
     return [Line(cells, table=True, row=_row_id(), where="表格") for cells in _grid(rows)]
 
 
-def from_html(data: bytes) -> list[Line]:
+# The national specification for government websites (GB/T 39735 / 政府网站发展指引) has
+# every article page carry these meta tags.
+PAGE_META = ("ArticleTitle", "PubDate", "ContentSource", "SiteName", "ColumnName")
+# Site furniture around the article: dropped before sections are looked for, so a
+# navigation line ending in 报告 is never the title and a footer never the signature.
+_CHROME_TAGS = {"nav", "footer", "aside", "menu", "form", "button", "select", "iframe"}
+_CHROME_WORDS = {
+    "nav", "navbar", "navigation", "menu", "menus", "footer", "foot", "bottom", "topbar",
+    "breadcrumb", "breadcrumbs", "crumb", "crumbs", "position", "location", "share", "bshare", "jiathis",
+    "bdshare", "social", "related", "relate", "xgxx", "xglj", "links", "friendlink", "sidebar", "side",
+    "toolbar", "tools", "print", "login", "search", "copyright", "banner", "dh", "daohang",
+}  # fmt: skip
+_CHROME_TOKENS = re.compile(r"[A-Za-z]+")
+
+
+def _is_chrome(el) -> bool:
+    if _tag(el) in _CHROME_TAGS:
+        return True
+    if _tag(el) == "header" and not any(_tag(a) in ("article", "main") for a in el.iterancestors()):
+        return True  # the site's banner; an article's own header holds its title
+    if el.get("role") in ("navigation", "banner", "contentinfo", "search"):
+        return True
+    for attr in ("id", "class"):
+        value = el.get(attr) or ""
+        if any(token.lower() in _CHROME_WORDS for token in _CHROME_TOKENS.findall(value)):
+            return True
+    return False
+
+
+def _html_root(data: bytes):
     import lxml.etree
     import lxml.html
 
+    text = decode_bytes(data, "网页", html=True)[0]
+    # Decoded here (declared charset, UTF-8, GB18030), then handed over as UTF-8: lxml
+    # left to itself reads undeclared bytes as Latin-1.
+    parser = lxml.html.HTMLParser(encoding="utf-8")
     try:
-        root = lxml.html.document_fromstring(data)
+        return lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise InvalidDocument(f"网页文件无法解析（{exc}）。", code="corrupted") from None
+
+
+def page_meta(data: bytes) -> dict[str, str]:
+    """The site-specification meta tags of a government page that carries them."""
+    root = _html_root(data)
+    found: dict[str, str] = {}
+    wanted = {name.lower(): name for name in PAGE_META}
+    for meta in root.iter("meta"):
+        name = wanted.get((meta.get("name") or "").strip().lower())
+        content = _clean_html_text(meta.get("content") or "")
+        if name and content and name not in found:
+            found[name] = content
+    return found
+
+
+def from_html(data: bytes) -> list[Line]:
+    root = _html_root(data)
     lines: list[Line] = []
     holders = _block_holders(root)
 
@@ -225,7 +275,7 @@ def from_html(data: bytes) -> list[Line]:
 
     def walk(el) -> None:
         tag = _tag(el)
-        if tag in _SKIP_TAGS or not tag:
+        if tag in _SKIP_TAGS or not tag or (tag not in ("body", "html") and _is_chrome(el)):
             return
         if tag == "table":
             lines.extend(_html_table(el))
@@ -248,7 +298,7 @@ def from_html(data: bytes) -> list[Line]:
                 walk(child)
             elif ctag == "br":
                 flush(buffer, heading)
-            elif ctag not in _SKIP_TAGS:
+            elif ctag not in _SKIP_TAGS and not (ctag and _is_chrome(child)):
                 buffer.append(child.text_content() if ctag else "")
             buffer.append(child.tail or "")
         flush(buffer, heading)
@@ -464,7 +514,7 @@ MAX_LINES = 50_000
 
 def extract(source: Source) -> list[Line]:
     readers = {
-        "text": lambda: from_text(decode_text(source.data, source.filename)),
+        "text": lambda: from_text(decode_bytes(source.data, source.filename)[0]),
         "html": lambda: from_html(source.data),
         "docx": lambda: from_docx(source.data, source.filename),
         "pdf": lambda: from_pdf(source.data, source.filename),

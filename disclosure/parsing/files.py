@@ -84,6 +84,7 @@ class Source:
     data: bytes
     kind: str  # text, html, docx, pdf, xlsx
     filename: str
+    encoding: str = ""  # text and html: how the bytes were decoded (decode_bytes)
 
 
 def read_bytes(source: str | Path | bytes, filename: str | None = None) -> tuple[bytes, str]:
@@ -219,21 +220,64 @@ def _looks_like_html(head: str) -> bool:
     )
 
 
-def decode_text(data: bytes, name: str) -> str:
-    """Text in UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+# Byte-order marks, longest first (UTF-32 LE starts with UTF-16 LE's mark).
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig", "utf-8"),
+    (b"\x84\x31\x95\x33", "gb18030", "gb18030"),
+    (b"\xff\xfe", "utf-16", "utf-16"),
+    (b"\xfe\xff", "utf-16", "utf-16"),
+)
+_DECLARED = (
+    re.compile(rb"<meta[^>]*?\bcharset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I),
+    re.compile(rb"<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9_.:-]+)", re.I),
+)
+# GB2312 and GBK are subsets of GB18030: pages declaring them often use GBK-only
+# characters (and offices' names use rare ones), so the superset decodes them.
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "gb_2312-80", "x-gbk", "cp936", "euc-cn", "hz-gb-2312"}
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset a page declares (``<meta charset>``, http-equiv, or an XML declaration)."""
+    head = data[:4096]
+    for pattern in _DECLARED:
+        match = pattern.search(head)
+        if match:
+            return match.group(1).decode("ascii").lower()
+    return None
+
+
+def decode_bytes(data: bytes, name: str, *, html: bool = False) -> tuple[str, str]:
+    """(text, how it was decoded): a BOM, the declared charset (pages), strict UTF-8, then GB18030.
+
+    The second item names the encoding used, and where it came from when that was
+    not the bytes themselves: ``utf-8 (BOM)``, ``gb18030 (declared gbk)``.
+    """
+    for mark, codec, label in _BOMS:
+        if data.startswith(mark):
+            try:
+                return data.decode(codec), f"{label} (BOM)"
+            except UnicodeDecodeError:
+                break
+    declared = declared_charset(data) if html else None
+    if declared:
+        codec = "gb18030" if declared in _GB_FAMILY else declared
         try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    for encoding in ("utf-8-sig", "gb18030"):
+            return data.decode(codec), codec if codec == declared else f"{codec} (declared {declared})"
+        except (LookupError, UnicodeDecodeError):
+            pass  # an unknown name or a false declaration: the bytes decide
+    for codec in ("utf-8", "gb18030"):
         try:
-            return data.decode(encoding)
+            return data.decode(codec), codec
         except UnicodeDecodeError:
             continue
     raise InvalidDocument(
         f"文件“{name}”的文字编码无法识别。请另存为 UTF-8 编码的文本或 Word 文件后再上传。", code="encoding"
     )
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Text in UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030."""
+    return decode_bytes(data, name)[0]
 
 
 def _binary_kind(data: bytes) -> str | None:
@@ -278,7 +322,7 @@ def sniff(data: bytes, name: str) -> str:
         raise InvalidDocument(f"文件“{name}”是{what}，不是年度报告。请上传 {SUPPORTED}。", code="wrong_type")
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidDocument(f"文件“{name}”是无法识别的二进制文件。请上传 {SUPPORTED}。", code="wrong_type")
-    text = decode_text(data, name)
+    text = decode_bytes(data, name, html=True)[0]
     if expected == "html" or _looks_like_html(text[:2048]):
         return "html"
     return "text"
@@ -286,7 +330,9 @@ def sniff(data: bytes, name: str) -> str:
 
 def load_source(source: str | Path | bytes, filename: str | None = None) -> Source:
     data, name = read_bytes(source, filename)
-    return Source(data=data, kind=sniff(data, name), filename=name)
+    kind = sniff(data, name)
+    encoding = decode_bytes(data, name, html=kind == "html")[1] if kind in ("text", "html") else ""
+    return Source(data=data, kind=kind, filename=name, encoding=encoding)
 
 
 _REF = rb"\$?([A-Za-z]{1,3})\$?(\d{1,7})"

@@ -32,6 +32,7 @@ _CN_DATE = re.compile(
 # The usual words around a topic's name in a subheading.
 _HEADING_SUFFIX = re.compile(r"(?:工作)?(?:的)?(?:基本)?情况$")
 NARRATIVE_SECTIONS = ("overview", "problems", "other_matters")
+_SIGNED_DATE = re.compile(r"^(\S.*?\S)[\s\u3000]+(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)$")
 
 
 def clean(text: str) -> str:
@@ -240,6 +241,7 @@ def read_header(lines: list[Line], join_broken: bool) -> Header:
 
 def parse_date(text: str) -> dt.date | None:
     text = clean(text)
+    text = re.sub(r"^[(（]\s*(.*?)\s*[)）]$", r"\1", text)  # （2022年1月20日）
     match = _DATE.match(text)
     try:
         if match:
@@ -270,6 +272,14 @@ def take_signature(lines: list[Line], name: str = "") -> tuple[list[Line], str, 
         body.pop()
         while body and body[-1].blank:
             body.pop()
+    else:
+        # 落款 on one line: 测试局  2022年1月20日
+        match = _SIGNED_DATE.match(clean(body[-1].text))
+        issued = parse_date(match.group(2)) if match else None
+        if match and issued is not None and _short_plain(match.group(1), 40):
+            body[-1] = Line([match.group(1)], row=body[-1].row, where=body[-1].where)
+        else:
+            issued = None
     signature = ""
     if body and _short_plain(body[-1].text, 40) and split_numbering(body[-1].text)[0] is None:
         if issued is not None or (name and key(body[-1].text) == key(name)):

@@ -18,7 +18,7 @@ from ..interchange import (
     set_path,
 )
 from . import narrative as nar
-from .extract import Line, extract
+from .extract import Line, extract, page_meta
 from .files import load_source
 from .labels import key
 from .result import ParseResult, Problem
@@ -69,6 +69,27 @@ def _choose_format(year: int | None, evidence: dict[str, int], problems: list[Pr
     return fmt, year
 
 
+# Where a government page's article ends: what follows is the site's (links, sharing, footer).
+_PAGE_TAIL = re.compile(
+    r"^[\s【\[]*(?:相关链接|相关文件|相关阅读|相关新闻|相关信息|相关稿件|分享到|分享至|打印本页|【?打印】?$|"
+    r"关闭窗口|关闭本页|扫一扫在手机|版权所有|主办单位|主办：|承办单位|网站标识码|网站地图|ICP备|上一篇|下一篇)"
+)
+
+
+def _article_lines(lines: list[Line], page: dict[str, str]) -> list[Line]:
+    """A page's article without the site around it: from its title line to the first tail line."""
+    start = 0
+    title = key(page.get("ArticleTitle", ""))
+    if title:
+        at = next((i for i, line in enumerate(lines[:200]) if not line.table and key(line.text) == title), None)
+        start = at if at is not None else 0
+    end = next(
+        (i for i in range(start + 1, len(lines)) if not lines[i].table and _PAGE_TAIL.match(lines[i].text)),
+        len(lines),
+    )
+    return lines[start:end]
+
+
 def parse_lines(
     lines: list[Line],
     *,
@@ -76,9 +97,14 @@ def parse_lines(
     year: int | None = None,
     org_name: str | None = None,
     org_code: str | None = None,
+    page: dict[str, str] | None = None,
+    encoding: str = "",
 ) -> ParseResult:
-    """The parse proper, on lines from any extractor."""
+    """The parse proper, on lines from any extractor (``page``: a web page's meta tags)."""
     problems: list[Problem] = []
+    page = dict(page or {})
+    if kind == "html":
+        lines = _article_lines(lines, page)
     join_broken = kind in BROKEN_LINES
     # Section titles are the same in every format; the latest registry entry serves to split.
     probe = max(reg.FORMATS.values(), key=lambda f: f.first_year)
@@ -86,6 +112,8 @@ def parse_lines(
     header = nar.read_header(layout.head, join_broken)
     preamble_text = nar.join(header.preamble)
     title = header.title or nar.title_from_text(preamble_text)
+    if "报告" in page.get("ArticleTitle", ""):
+        title = page["ArticleTitle"]  # the site's record of the title: never a navigation line
     tokens = tokens_of(layout.table_lines, layout.markers)
     if not tokens and not layout.narrative:
         raise InvalidDocument(
@@ -105,7 +133,7 @@ def parse_lines(
     name = (org_name or "").strip() or nar.name_from_title(title)
     if last is not None:
         layout.narrative[last], signature, issued = nar.take_signature(layout.narrative[last], name)
-    name = name or signature
+    name = name or signature or page.get("ContentSource", "")
     if not name and header.subtitles:
         texts = [preamble_text] + [line.text for lines_ in layout.narrative.values() for line in lines_]
         name = nar.expand_name(header.subtitles[0], texts)
@@ -151,7 +179,7 @@ def parse_lines(
         set_path(document, ref, value)
     if fmt.unit_table:
         document["active_disclosure"][fmt.unit_table.code]["unit"] = tables.unit or reg.DEFAULT_PROCUREMENT_UNIT
-    return ParseResult(document=canonicalize(document), problems=problems, kind=kind)
+    return ParseResult(document=canonicalize(document), problems=problems, kind=kind, encoding=encoding, page=page)
 
 
 def parse_report(
@@ -171,4 +199,7 @@ def parse_report(
     """
     src = load_source(source, filename)
     lines = extract(src)
-    return parse_lines(lines, kind=src.kind, year=year, org_name=org_name, org_code=org_code)
+    page = page_meta(src.data) if src.kind == "html" else {}
+    return parse_lines(
+        lines, kind=src.kind, year=year, org_name=org_name, org_code=org_code, page=page, encoding=src.encoding
+    )

@@ -35,6 +35,11 @@ class ParseResult:
     document: dict
     problems: list[Problem] = field(default_factory=list)
     kind: str = ""  # the file kind that was read: text, html, docx, pdf, xlsx
+    # Text and HTML: how the bytes were decoded, e.g. "utf-8", "gb18030", "gb18030 (declared gbk)", "utf-8 (BOM)".
+    encoding: str = ""
+    # A government page's site-specification meta tags (ArticleTitle, PubDate, ContentSource,
+    # SiteName, ColumnName) as printed. PubDate is when the site published it, not 成文日期.
+    page: dict[str, str] = field(default_factory=dict)
 
     @property
     def missing_cells(self) -> list[str]:

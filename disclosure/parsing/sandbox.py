@@ -233,7 +233,13 @@ def _result(returncode: int, answer: bytes, errors: str, limits: Limits, filenam
             Problem(code=p["code"], message=p["message"], cells=tuple(p["cells"]), where=p["where"])
             for p in result["problems"]
         ]
-        return ParseResult(document=result["document"], problems=problems, kind=result["kind"])
+        return ParseResult(
+            document=result["document"],
+            problems=problems,
+            kind=result["kind"],
+            encoding=result.get("encoding", ""),
+            page=dict(result.get("page") or {}),
+        )
     raise SandboxError(f"the parse child failed: {message.get('error', '')[-4000:]}")
 
 
@@ -330,6 +336,8 @@ def _child(argv: list[str]) -> int:
                 "document": result.document,
                 "problems": [asdict(p) for p in result.problems],
                 "kind": result.kind,
+                "encoding": result.encoding,
+                "page": result.page,
             }
         }
     )

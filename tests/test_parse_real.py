@@ -1,0 +1,183 @@
+"""Reports as offices really publish them (issue 14): encodings, government pages, the narrative's parts.
+
+The files are made here from generated documents, never copies of the seeds.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+
+import pytest
+
+from disclosure.interchange import InvalidDocument
+from disclosure.parsing import parse_report
+from disclosure.parsing.files import decode_bytes
+
+from .test_parse import cells, render_text, varied_document
+
+NAV = """<div class="nav"><ul><li><a href="/">首页</a></li><li>最新文件</li><li>政策文件库</li>
+<li>政府工作报告</li></ul></div>"""
+CHROME_TAIL = """<div class="xglj"><h3>相关链接</h3><ul><li>中国政府网</li><li>省人民政府</li></ul></div>
+<div class="share">分享到：微信 微博</div><p>【打印本页】【关闭窗口】</p>
+<footer><p>主办单位：某市人民政府办公室 版权所有</p><p>网站标识码：1234000000 某ICP备12345678号</p></footer>"""
+
+
+def page_of(text: str, *, meta: dict[str, str] | None = None, charset: str | None = None, chrome: bool = True) -> str:
+    """A government web page of a text report: tab rows become a table, # lines headings."""
+    body: list[str] = []
+    rows: list[str] = []
+
+    def close_table() -> None:
+        if rows:
+            body.append("<table border='1'>" + "".join(rows) + "</table>")
+            rows.clear()
+
+    for line in text.split("\n"):
+        if line in ("\f", "— 3 —"):
+            continue
+        if "\t" in line:
+            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in line.split("\t")) + "</tr>")
+            continue
+        close_table()
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
+        else:
+            body.append(f"<p>{html.escape(line)}</p>")
+    close_table()
+    head = f'<meta charset="{charset}">' if charset else ""
+    head += "".join(f'<meta name="{k}" content="{html.escape(v)}">' for k, v in (meta or {}).items())
+    article = "<div class='article'>" + "\n".join(body) + "</div>"
+    parts = [NAV, "<div class='crumb'>当前位置：首页 > 政府信息公开 > 年度报告</div>", article, CHROME_TAIL]
+    if not chrome:
+        parts = [article]
+    return f"<html><head><title>年度报告</title>{head}</head><body>" + "\n".join(parts) + "</body></html>"
+
+
+@pytest.fixture
+def report():
+    doc = varied_document("2021", 7)
+    return doc, render_text(doc, random.Random(7))
+
+
+# -- decoding ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data, html_, expected",
+    [
+        ("报告".encode("utf-8-sig"), False, "utf-8 (BOM)"),
+        ("报告".encode("utf-16"), False, "utf-16 (BOM)"),
+        ("报告".encode(), False, "utf-8"),
+        ("报告".encode("gb18030"), False, "gb18030"),
+        ('<meta charset="gbk"><p>报告</p>'.encode("gb18030"), True, "gb18030 (declared gbk)"),
+        ('<?xml version="1.0" encoding="GB2312"?><p>报告</p>'.encode("gb18030"), True, "gb18030 (declared gb2312)"),
+        ('<meta charset="utf-8"><p>报告</p>'.encode(), True, "utf-8"),
+        # A false declaration: the bytes decide.
+        ('<meta charset="utf-8"><p>报告</p>'.encode("gb18030"), True, "gb18030"),
+    ],
+)
+def test_it_decodes_by_bom_declaration_utf8_then_gb18030_and_says_which(data, html_, expected):
+    text, used = decode_bytes(data, "f", html=html_)
+    assert "报告" in text
+    assert used == expected
+
+
+def test_it_refuses_bytes_no_encoding_reads():
+    with pytest.raises(InvalidDocument) as exc:
+        decode_bytes(b"\x81\x20\xff\xfe\x81\x20" * 4, "f")
+    assert exc.value.code == "encoding"
+
+
+def test_it_reads_a_gb18030_page_without_a_charset(report):
+    doc, text = report
+    data = page_of(text, chrome=False).encode("gb18030")
+    result = parse_report(data, filename="nb.htm")
+    assert result.kind == "html" and result.encoding == "gb18030"
+    assert result.document["organization"]["name"] == "测试局"
+    assert cells(result.document) == cells(doc)
+
+
+def test_it_reads_a_page_declaring_gb2312_in_its_meta(report):
+    doc, text = report
+    result = parse_report(page_of(text, charset="gb2312").encode("gb18030"), filename="nb.html")
+    assert result.encoding == "gb18030 (declared gb2312)"
+    assert cells(result.document) == cells(doc)
+
+
+def test_it_says_how_a_text_file_was_decoded(report):
+    doc, text = report
+    result = parse_report(text.encode("gb18030"), filename="r.txt")
+    assert result.encoding == "gb18030"
+    assert parse_report(text.encode("utf-8-sig"), filename="r.txt").encoding == "utf-8 (BOM)"
+    assert cells(result.document) == cells(doc)
+
+
+# -- government pages ------------------------------------------------------------------------
+
+
+META = {
+    "ArticleTitle": "测试局2021年政府信息公开工作年度报告",
+    "PubDate": "2022-01-25 09:30",
+    "ContentSource": "测试局",
+    "SiteName": "某市人民政府",
+    "ColumnName": "政府信息公开年报",
+}
+
+
+def test_it_reads_a_page_with_site_chrome_and_the_specification_meta_tags(report):
+    doc, text = report
+    result = parse_report(page_of(text, meta=META).encode("utf-8"), filename="t.html")
+    parsed = result.document
+    assert parsed["title"] == META["ArticleTitle"]
+    assert parsed["organization"]["name"] == "测试局"
+    # 成文日期 from the 落款, not the site's publication date.
+    assert parsed["issued_on"] == "2022-01-20"
+    assert result.page == META
+    assert cells(parsed) == cells(doc)
+    assert parsed["narrative"] == doc["narrative"]  # no 相关链接, share widget or footer in the last part
+
+
+def test_it_takes_the_title_from_the_meta_tag_not_the_navigation(report):
+    doc, text = report
+    # The title line is missing from the article: without ArticleTitle the navigation's
+    # 政府工作报告 line would be the title and the organization.
+    text = text.replace(f"# {doc['title']}\n", "")
+    result = parse_report(page_of(text, meta=META).encode("utf-8"), filename="t.html")
+    assert result.document["title"] == META["ArticleTitle"]
+    assert result.document["organization"]["name"] == "测试局"
+    assert result.document["year"] == 2021
+
+
+def test_it_drops_navigation_footer_and_share_widgets_without_meta_tags(report):
+    doc, text = report
+    result = parse_report(page_of(text).encode("gb18030"), filename="t.html")
+    assert result.document["title"] == doc["title"]
+    assert result.document["organization"]["name"] == "测试局"
+    assert result.document["narrative"] == doc["narrative"]
+    assert result.document["issued_on"] == "2022-01-20"
+
+
+def test_it_takes_the_organization_from_contentsource_when_nothing_printed_names_it(report):
+    doc, text = report
+    text = text.replace(f"# {doc['title']}", "# 2021年政府信息公开工作年度报告")
+    text = text.replace("\n测试局\n\n2022年1月20日\n", "\n")
+    meta = dict(META, ArticleTitle="2021年政府信息公开工作年度报告")
+    result = parse_report(page_of(text, meta=meta).encode("utf-8"), filename="t.html")
+    assert result.document["organization"]["name"] == "测试局"
+    assert result.document["issued_on"] is None  # PubDate is no 成文日期
+
+
+@pytest.mark.parametrize(
+    "closing",
+    ["测试局\n2022年1月20日", "测试局  2022年1月20日", "测试局\n（2022年1月20日）", "测试局\n2022年01月20日"],
+)
+def test_it_reads_the_date_of_the_signature_as_printed(report, closing):
+    doc, text = report
+    text = text.replace("\n测试局\n\n2022年1月20日\n", "\n" + closing + "\n")
+    result = parse_report(page_of(text, meta=META).encode("utf-8"), filename="t.html")
+    assert result.document["issued_on"] == "2022-01-20"
+    assert result.document["narrative"] == doc["narrative"]
