@@ -12,7 +12,6 @@ import pytest
 
 from disclosure.interchange import InvalidDocument
 from disclosure.parsing import parse_report
-from disclosure.parsing.files import decode_bytes
 
 from .test_parse import cells, render_text, varied_document
 
@@ -81,12 +80,16 @@ def report():
     ],
 )
 def test_it_decodes_by_bom_declaration_utf8_then_gb18030_and_says_which(data, html_, expected):
+    from disclosure.parsing.files import decode_bytes
+
     text, used = decode_bytes(data, "f", html=html_)
     assert "报告" in text
     assert used == expected
 
 
 def test_it_refuses_bytes_no_encoding_reads():
+    from disclosure.parsing.files import decode_bytes
+
     with pytest.raises(InvalidDocument) as exc:
         decode_bytes(b"\x81\x20\xff\xfe\x81\x20" * 4, "f")
     assert exc.value.code == "encoding"
