@@ -61,12 +61,20 @@ class Organization(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
     )
+    # Materialized path of ids from the top, e.g. "/1/12/345/": a subtree is one
+    # indexed prefix scan instead of a walk of every organization (ADR 0014).
+    path = models.CharField("路径", max_length=255, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = "机关"
         verbose_name_plural = "机关"
         ordering = ["code"]
+        indexes = [
+            # varchar_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' under
+            # any collation; other databases ignore the operator class.
+            models.Index(fields=["path"], name="org_path_idx", opclasses=["varchar_pattern_ops"]),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=["government", "department"]), name="org_kind_valid"),
             models.CheckConstraint(condition=~Q(parent=models.F("id")), name="org_not_own_parent"),
@@ -75,9 +83,44 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        parent_path = ""
+        if self.parent_id is not None:
+            parent_path = Organization.objects.filter(pk=self.parent_id).values_list("path", flat=True).first() or ""
+            if self.pk is not None and f"/{self.pk}/" in parent_path:
+                raise ValueError("An organization cannot be moved under itself.")
+        super().save(*args, **kwargs)
+        self._sync_path(parent_path)
+
     @property
     def is_government(self) -> bool:
         return self.kind == self.Kind.GOVERNMENT
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the top down to this organization (itself included), read from the path."""
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 1
+
+    def _sync_path(self, parent_path: str) -> None:
+        """Keep this path and its subtree's right after a create or a move."""
+        new = f"{parent_path or '/'}{self.pk}/"
+        old = Organization.objects.filter(pk=self.pk).values_list("path", flat=True).first() or ""
+        if old == new:
+            self.path = new
+            return
+        if old:
+            # Rewrites the prefix of every descendant in one statement.
+            from django.db.models.functions import Concat, Substr
+
+            Organization.objects.filter(path__startswith=old).exclude(pk=self.pk).update(
+                path=Concat(models.Value(new), Substr("path", len(old) + 1), output_field=models.CharField())
+            )
+        Organization.objects.filter(pk=self.pk).update(path=new)
+        self.path = new
 
 
 class ReportStatus(models.TextChoices):
@@ -108,6 +151,11 @@ class Report(models.Model):
     explanations = models.JSONField("警示说明", default=dict, blank=True)
     # Bumped on every write; a save against a stale version is refused.
     version = models.PositiveIntegerField("版本", default=1)
+    # The rules' findings as of the last write (services.findings.store_findings),
+    # so the dashboard reads columns instead of re-running rules (ADR 0014).
+    error_count = models.PositiveIntegerField("错误数", default=0)
+    warning_count = models.PositiveIntegerField("警示数", default=0)
+    finding_rules = models.JSONField("触发的规则", default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,6 +163,7 @@ class Report(models.Model):
         verbose_name = "年度报告"
         verbose_name_plural = "年度报告"
         ordering = ["organization__code", "-year"]
+        indexes = [models.Index(fields=["year", "status"], name="report_year_status_idx")]
         constraints = [
             models.UniqueConstraint(fields=["organization", "year"], name="report_one_per_org_year"),
             models.CheckConstraint(condition=Q(year__gte=reg.FIRST_YEAR), name="report_year_valid"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from .models import Membership, Organization, Report
@@ -37,18 +37,22 @@ def ancestors(org: Organization) -> list[Organization]:
     return chain
 
 
+def subtree_q(roots: Iterable[Organization], prefix: str = "") -> Q:
+    """Matches the given organizations and everything below them, by path prefix
+    (``prefix`` reaches the organization through a relation, e.g. "organization__")."""
+    q = Q(**{f"{prefix}pk__in": []})
+    for root in roots:
+        # An unsaved path would match everything: then the organization alone.
+        q |= Q(**{f"{prefix}path__startswith": root.path}) if root.path else Q(**{f"{prefix}pk": root.pk})
+    return q
+
+
 def subtree_ids(roots: Iterable[int]) -> set[int]:
     """Ids of the given organizations and everything below them."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent in Organization.objects.values_list("id", "parent_id"):
-        children.setdefault(parent, []).append(pk)
-    found, stack = set(), list(roots)
-    while stack:
-        pk = stack.pop()
-        if pk not in found:
-            found.add(pk)
-            stack.extend(children.get(pk, []))
-    return found
+    tops = list(Organization.objects.filter(pk__in=list(roots)).only("path"))
+    if not tops:
+        return set()
+    return set(Organization.objects.filter(subtree_q(tops)).values_list("pk", flat=True))
 
 
 def tree_order(roots: Iterable[Organization]) -> list[Organization]:
@@ -69,7 +73,8 @@ def tree_order(roots: Iterable[Organization]) -> list[Organization]:
 
 def roles_for(user, org: Organization) -> set[str]:
     roles = set()
-    above = {o.pk for o in ancestors(org)}
+    # The path names every organization above; no walk up the parents.
+    above = set(org.ancestor_ids) if org.path else {o.pk for o in ancestors(org)}
     for m in _memberships(user):
         if m.organization_id == org.pk and m.role in (Role.CLERK, Role.REVIEWER):
             roles.add(m.role)
@@ -84,11 +89,42 @@ def clerk_organizations(user) -> QuerySet[Organization]:
     return Organization.objects.filter(pk__in=ids)
 
 
+def scope_roots(user) -> list[Organization]:
+    """The tops of what this user reviews: supervised organizations and reviewed offices,
+    without those inside another one's subtree, ordered by path."""
+    orgs = {m.organization_id: m.organization for m in _memberships(user) if m.role in (Role.SUPERVISOR, Role.REVIEWER)}
+    supervised = [m.organization for m in _memberships(user) if m.role == Role.SUPERVISOR]
+    roots = [
+        org
+        for org in orgs.values()
+        if not any(top.pk != org.pk and org.path.startswith(top.path) for top in supervised)
+    ]
+    return sorted(roots, key=lambda o: o.path)
+
+
+def review_scope_q(user, prefix: str = "") -> Q:
+    """Matches the organizations whose reports this user reviews (no query of its own)."""
+    reviewer = [m.organization_id for m in _memberships(user) if m.role == Role.REVIEWER]
+    supervised = [m.organization for m in _memberships(user) if m.role == Role.SUPERVISOR]
+    return Q(**{f"{prefix}pk__in": reviewer}) | subtree_q(supervised, prefix)
+
+
 def review_scope(user) -> set[int]:
     """Ids of the organizations whose reports this user reviews."""
-    reviewer = {m.organization_id for m in _memberships(user) if m.role == Role.REVIEWER}
-    supervised = subtree_ids(m.organization_id for m in _memberships(user) if m.role == Role.SUPERVISOR)
-    return reviewer | supervised
+    if not any(m.role in (Role.SUPERVISOR, Role.REVIEWER) for m in _memberships(user)):
+        return set()
+    return set(Organization.objects.filter(review_scope_q(user)).values_list("pk", flat=True))
+
+
+def in_review_scope(user, org: Organization) -> bool:
+    """Whether this user reviews the organization's reports (no query)."""
+    return any(
+        m.organization_id == org.pk
+        and m.role == Role.REVIEWER
+        or m.role == Role.SUPERVISOR
+        and org.path.startswith(m.organization.path)
+        for m in _memberships(user)
+    )
 
 
 def _get_report(org_code: str, year: int) -> Report:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.db.models import Case, CharField, Count, F, FilteredRelation, Q, Value, When
+
 from . import formats as reg
+from .calendar import deadline
 from .formats import Requirement
 from .interchange import (
     SCHEMA_ID,
@@ -13,7 +18,7 @@ from .interchange import (
     format_amount,
     narrative_text,
 )
-from .models import Report
+from .models import Organization, Report
 from .rules import Finding, check_document
 
 
@@ -224,3 +229,69 @@ def jurisdiction_rows(organizations, year: int) -> list:
         else:
             rows.append(JurisdictionRow(org.name, org.code, report.get_status_display(), export_report(report)))
     return rows
+
+
+# -- the supervisor's dashboard, answered by the database (ADR 0014) ---------------------
+
+STATUS_KEYS = ("draft", "submitted", "returned", "approved", "published")
+
+
+def dashboard_organizations(year: int):
+    """Organizations annotated with their report of ``year`` (a LEFT JOIN, none when missing)."""
+    return Organization.objects.annotate(rep=FilteredRelation("reports", condition=Q(reports__year=year))).annotate(
+        report_id=F("rep__id"),
+        report_status=F("rep__status"),
+        report_errors=F("rep__error_count"),
+        report_warnings=F("rep__warning_count"),
+    )
+
+
+def late_q(year: int, today: dt.date):
+    """Past its deadline (a government's own report is due later) and not published."""
+    kinds = [
+        kind
+        for kind in Organization.Kind.values
+        if deadline(year, government_level=kind == Organization.Kind.GOVERNMENT) < today
+    ]
+    return Q(kind__in=kinds) & ~Q(rep__status=Report.Status.PUBLISHED)
+
+
+def status_q(status: str):
+    if status == "missing":
+        return Q(rep__id__isnull=True)
+    return Q(rep__status=status)
+
+
+def rollup_counts(year: int, today: dt.date) -> dict:
+    """The roll-up's aggregates: organizations, each status, late, with errors."""
+    counts = {"orgs": Count("pk"), "missing": Count("pk", filter=status_q("missing"))}
+    counts |= {key: Count("pk", filter=status_q(key)) for key in STATUS_KEYS}
+    counts["late"] = Count("pk", filter=late_q(year, today))
+    counts["errors"] = Count("pk", filter=Q(rep__error_count__gt=0))
+    return counts
+
+
+def rollup(organizations, branches: list, year: int, today: dt.date) -> tuple[list[dict], dict]:
+    """Counts per branch (each one's whole subtree) and for all of them, in one query.
+
+    ``organizations`` is the annotated queryset of the whole scope; each row is
+    given to the first branch whose path it starts with.
+    """
+    if not branches:
+        return [], dict.fromkeys(rollup_counts(year, today), 0)
+    branch = Case(
+        *[When(path__startswith=b.path, then=Value(str(b.pk))) for b in branches],
+        default=Value(""),
+        output_field=CharField(),
+    )
+    grouped = {
+        row["branch"]: row
+        for row in organizations.annotate(branch=branch)
+        .values("branch")
+        .annotate(**rollup_counts(year, today))
+        .order_by()
+    }
+    empty = dict.fromkeys(rollup_counts(year, today), 0)
+    rows = [{"org": b, **{k: v for k, v in grouped.get(str(b.pk), empty).items() if k != "branch"}} for b in branches]
+    total = {key: sum(row[key] for row in grouped.values()) for key in empty}
+    return rows, total

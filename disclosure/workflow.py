@@ -33,6 +33,7 @@ from .portal import published as portal
 from .rules import Finding, Severity
 from .selectors import check_report, export_report
 from .services import User, add_comment, record_event, valid_anchor
+from .services.findings import store_findings, store_next_year_findings
 
 S = Report.Status
 R = Membership.Role
@@ -135,7 +136,8 @@ def allowed_actions(user, report: Report) -> list[Action]:
 
 def _require_ready(report: Report, action: Action) -> None:
     # Rules run again at this moment: data may have changed since submission.
-    state = readiness(report)
+    findings = check_report(report)
+    state = readiness(report, findings)
     verb = ACTION_LABELS[action]
     if state.errors:
         raise TransitionRefused(f"还有{len(state.errors)}项错误，改正后才能{verb}。", "errors", state.errors)
@@ -143,6 +145,7 @@ def _require_ready(report: Report, action: Action) -> None:
         raise TransitionRefused(
             f"还有{len(state.unexplained)}项警示未填写说明，不能{verb}。", "unexplained", state.unexplained
         )
+    store_findings(report, findings)
 
 
 def freeze(report: Report, event: str, actor: User | None, *, document: dict | None = None) -> Revision:
@@ -196,6 +199,9 @@ def _publish_files(report: Report, revision: Revision, actor: User | None) -> Pu
     publication.pdf.save(f"{base}.pdf", ContentFile(pdf), save=False)
     publication.data.save(f"{base}.json", ContentFile(data), save=False)
     publication.save()
+    # Next year's report is checked against this publication now; the statistics changed.
+    store_next_year_findings(report)
+    transaction.on_commit(portal.forget_statistics, robust=True)
     return publication
 
 

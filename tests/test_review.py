@@ -78,7 +78,7 @@ def test_it_filters_the_dashboard_and_exports_csv(world, report):
     csv = client.get(reverse("review:dashboard"), {"year": 2021, "format": "csv"})
     assert csv["Content-Type"] == "text/csv; charset=utf-8"
     assert "filename*=UTF-8''2021%E5%B9%B4" in csv["Content-Disposition"]
-    text = csv.content.decode("utf-8-sig")
+    text = b"".join(csv.streaming_content).decode("utf-8-sig")
     assert text.splitlines()[0].startswith("机关代码,机关,上级机关,状态")
     assert "test-org,测试局,甲区人民政府,草稿,2022-01-31" in text
 

@@ -11,12 +11,12 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from .. import formats as reg
 from ..interchange import cell_value
 from ..models import Organization, Publication, Report
-from ..permissions import subtree_ids
+from ..permissions import subtree_q
 from ..services import default_title
 from ..text import spreadsheet_safe
 
@@ -78,8 +78,7 @@ def search(*, jurisdiction: str = "", organization: str = "", year: int | None =
     publications = latest_publications()
     if jurisdiction:
         root = Organization.objects.filter(code=jurisdiction).first()
-        ids = subtree_ids([root.pk]) if root else set()
-        publications = publications.filter(report__organization_id__in=ids)
+        publications = publications.filter(subtree_q([root], "report__organization__")) if root else publications.none()
     if organization:
         publications = publications.filter(report__organization__code=organization)
     if year:
@@ -106,13 +105,8 @@ def published_years() -> list[int]:
 
 def jurisdictions() -> list[Organization]:
     """People's governments with published reports of their own or below them."""
-    parents = dict(Organization.objects.values_list("pk", "parent_id"))
-    covered: set[int] = set()
-    for org_id in Publication.objects.values_list("report__organization_id", flat=True).distinct():
-        while org_id is not None and org_id not in covered:  # a covered one's ancestors are covered
-            covered.add(org_id)
-            org_id = parents.get(org_id)
-    return list(Organization.objects.filter(kind=Organization.Kind.GOVERNMENT, pk__in=covered).order_by("name"))
+    below = Publication.objects.filter(report__organization__path__startswith=OuterRef("path"))
+    return list(Organization.objects.filter(kind=Organization.Kind.GOVERNMENT).filter(Exists(below)).order_by("name"))
 
 
 @dataclass(frozen=True)
@@ -224,8 +218,38 @@ def short_label(label: str) -> str:
     return re.sub(r"^（[一二三四五六七八九十]+）", "", label).split("（")[0]
 
 
+STATS_GENERATION_KEY = "portal:stats:generation"
+
+
+def forget_statistics() -> None:
+    """Called after a publication commits: every jurisdiction's statistics may have changed."""
+    from django.core.cache import cache
+
+    cache.set(STATS_GENERATION_KEY, uuid.uuid4().hex, None)
+
+
 def statistics(jurisdiction: Organization | None) -> list[dict]:
-    """Per year: totals of the three tables across the jurisdiction's published reports."""
+    """Per year: totals of the three tables across the jurisdiction's published reports.
+
+    Cached until the next publication (ADR 0014): decoding every snapshot is
+    what a cold request pays, once per jurisdiction and publication.
+    """
+    from django.core.cache import cache
+
+    gen = cache.get(STATS_GENERATION_KEY)
+    if gen is None:
+        cache.add(STATS_GENERATION_KEY, uuid.uuid4().hex, None)
+        gen = cache.get(STATS_GENERATION_KEY)
+    key = f"portal:stats:{jurisdiction.pk if jurisdiction else 'all'}:{gen}" if gen else None
+    found = cache.get(key) if key else None
+    if found is None:
+        found = _statistics(jurisdiction)
+        if key:
+            cache.set(key, found, CACHE_TTL)
+    return found
+
+
+def _statistics(jurisdiction: Organization | None) -> list[dict]:
     publications = search(jurisdiction=jurisdiction.code if jurisdiction else "")
     by_year: dict[int, list[dict]] = {}
     for pub in publications:

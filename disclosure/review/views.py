@@ -5,25 +5,27 @@ from __future__ import annotations
 
 import csv
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Max
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.paginator import Paginator
+from django.db.models import Max, Q
+from django.db.models.functions import Length
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import jobs, permissions, services, workflow
+from .. import jobs, permissions, selectors, services, workflow
 from ..calendar import current_report_year, deadline
 from ..downloads import DOCX, XLSX, disposition
 from ..formats import FIRST_YEAR
 from ..models import AuditEvent, Comment, Job, Organization, Report, Revision
 from ..navigation import safe_next
 from ..pdf.presentation import report_context
-from ..rules import Severity
-from ..selectors import anchor_label, check_report, comment_threads, export_report, report_queryset
+from ..selectors import anchor_label, check_report, comment_threads, export_report
 from ..text import spreadsheet_safe, whole_number
 
 STATUS_LABELS = dict(Report.Status.choices)
@@ -35,42 +37,65 @@ def _report_url(report: Report) -> str:
     return reverse("review:report", args=[report.organization.code, report.year])
 
 
-def dashboard_rows(user, year: int, today) -> list[dict[str, Any]]:
-    """Every organization in the user's review scope, with its report for ``year``."""
-    scope = permissions.review_scope(user)
-    orgs = Organization.objects.filter(pk__in=scope).select_related("parent").order_by("parent__name", "name")
-    reports = {r.organization_id: r for r in report_queryset().filter(organization__in=orgs, year=year)}
+PAGE_SIZE = 50
+CSV_BATCH = 1000
+SORTS = {
+    "": ("parent__name", "name"),
+    "name": ("name", "code"),
+    "code": ("code",),
+    "status": ("report_status", "name"),
+    "errors": ("-report_errors", "name"),
+    "warnings": ("-report_warnings", "name"),
+}
+SORT_LABELS = [("", "上级机关"), ("name", "名称"), ("status", "状态"), ("errors", "错误数"), ("warnings", "警示数")]
+CSV_HEADER = ["机关代码", "机关", "上级机关", "状态", "截止日期", "距截止天数", "错误", "警示", "最后活动"]
+ROLLUP_COLUMNS = [
+    ("orgs", "机关数"),
+    ("missing", "未创建"),
+    ("draft", "草稿"),
+    ("submitted", "已提交"),
+    ("returned", "已退回"),
+    ("approved", "已审核"),
+    ("published", "已发布"),
+    ("late", "逾期未发布"),
+    ("errors", "有错误"),
+]
+
+
+def dashboard_rows(organizations: list[Organization], year: int, today) -> list[dict[str, Any]]:
+    """The dashboard's rows for a page (or a CSV batch) of annotated organizations:
+    two queries whatever their number (publish jobs under way, last activity)."""
+    report_ids = [org.report_id for org in organizations if org.report_id]
     # An approved report whose publish job is under way shows as 发布中 (ADR 0009).
     publishing = set(
-        Job.objects.filter(kind=Job.Kind.PUBLISH, status__in=Job.ACTIVE, report__in=reports.values()).values_list(
+        Job.objects.filter(kind=Job.Kind.PUBLISH, status__in=Job.ACTIVE, report_id__in=report_ids).values_list(
             "report_id", flat=True
         )
     )
     activity = dict(
-        AuditEvent.objects.filter(report__in=reports.values())
-        .values_list("report__organization_id")
+        AuditEvent.objects.filter(report_id__in=report_ids)
+        .values_list("report_id")
         .annotate(last=Max("created_at"))
+        .order_by()
     )
     rows = []
-    for org in orgs:
-        report = reports.get(org.pk)
+    for org in organizations:
         due = deadline(year, government_level=org.is_government)
-        findings = check_report(report) if report else []
+        status = org.report_status or "missing"
         rows.append(
             {
                 "org": org,
-                "report": report,
-                "status": report.status if report else "missing",
-                "status_label": ("发布中" if report.pk in publishing else STATUS_LABELS[report.status])
-                if report
+                "status": status,
+                "status_label": ("发布中" if org.report_id in publishing else STATUS_LABELS[status])
+                if org.report_id
                 else "未创建",
                 "deadline": due,
                 "days_left": (due - today).days,
-                "late": (due - today).days < 0 and (report is None or report.status != Report.Status.PUBLISHED),
-                "errors": sum(f.severity == Severity.ERROR for f in findings),
-                "warnings": sum(f.severity == Severity.WARNING for f in findings),
-                "last_activity": activity.get(org.pk),
-                "url": _report_url(report) if report else "",
+                "late": (due - today).days < 0 and status != Report.Status.PUBLISHED,
+                "errors": org.report_errors or 0,
+                "warnings": org.report_warnings or 0,
+                "last_activity": activity.get(org.report_id),
+                "url": reverse("review:report", args=[org.code, year]) if org.report_id else "",
             }
         )
     return rows
@@ -82,34 +107,98 @@ def _year(value: str, today) -> int:
     return year if year is not None and FIRST_YEAR <= year <= current else current
 
 
+def _text(value: str) -> str:
+    """A search term or code as the database may take it: PostgreSQL refuses NUL."""
+    return value.replace("\x00", "")[:100]
+
+
+def _node(request: HttpRequest) -> tuple[Organization | None, list[Organization]]:
+    """The organization the dashboard looks at (``?org=``; by default the user's one
+    top, none when they have several) and what the roll-up lists below it."""
+    roots = permissions.scope_roots(request.user)
+    code = _text(request.GET.get("org", ""))
+    if code:
+        node = Organization.objects.filter(code=code).first()
+        if node is None or not permissions.in_review_scope(request.user, node):
+            raise Http404("没有找到这个机关。")
+    elif len(roots) == 1:
+        node = roots[0]
+    else:
+        return None, roots
+    return node, list(node.children.order_by("name", "code"))
+
+
+def _breadcrumb(user, node: Organization | None) -> list[Organization]:
+    """From the top the user may see down to the node."""
+    if node is None:
+        return []
+    return list(
+        Organization.objects.filter(pk__in=node.ancestor_ids)
+        .filter(permissions.review_scope_q(user))
+        .order_by(Length("path"))
+    )
+
+
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """Counts of the whole subtree, a roll-up per child to drill into, and a page of
+    filtered rows: a fixed number of queries whatever the subtree's size."""
     today = timezone.localdate()
     year = _year(request.GET.get("year", ""), today)
-    rows = dashboard_rows(request.user, year, today)
+    node, branches = _node(request)
+    scope = selectors.dashboard_organizations(year).filter(permissions.review_scope_q(request.user))
+    if node is not None:
+        scope = scope.filter(permissions.subtree_q([node]))
     status = request.GET.get("status", "")
     problem = request.GET.get("problem", "")
-    query = request.GET.get("q", "").strip()
-    if status:
-        rows = [r for r in rows if r["status"] == status]
+    query = _text(request.GET.get("q", "")).strip()
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in SORTS else ""
+    rows_qs = scope
+    if status in ("missing", *selectors.STATUS_KEYS):
+        rows_qs = rows_qs.filter(selectors.status_q(status))
     if problem == "errors":
-        rows = [r for r in rows if r["errors"]]
+        rows_qs = rows_qs.filter(rep__error_count__gt=0)
+    elif problem == "warnings":
+        rows_qs = rows_qs.filter(rep__warning_count__gt=0)
     elif problem == "late":
-        rows = [r for r in rows if r["late"]]
+        rows_qs = rows_qs.filter(selectors.late_q(year, today))
     if query:
-        rows = [r for r in rows if query in r["org"].name or query in r["org"].code]
+        rows_qs = rows_qs.filter(Q(name__icontains=query) | Q(code__icontains=query))
+    rows_qs = rows_qs.select_related("parent").order_by(*SORTS[sort], "pk")
     if request.GET.get("format") == "csv":
-        return _csv(rows, year)
+        if request.GET.get("view") == "summary":
+            return _summary_csv(*selectors.rollup(scope, branches, year, today), node, year)
+        return _csv(rows_qs, year, today)
+    children, totals = selectors.rollup(scope, branches, year, today)
+    page = Paginator(rows_qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = {"status": status, "problem": problem, "q": query, "sort": sort}
+    here = {"year": year, **({"org": node.code} if node else {})}
     return render(
         request,
         "review/dashboard.html",
         {
-            "rows": rows,
+            "rows": dashboard_rows(list(page.object_list), year, today),
+            "page": page,
+            "node": node,
+            "breadcrumb": _breadcrumb(request.user, node),
+            "children": children,
+            "totals": totals,
+            "rollup_columns": ROLLUP_COLUMNS,
             "year": year,
             "years": range(current_report_year(today), FIRST_YEAR - 1, -1),
             "statuses": [("missing", "未创建"), *Report.Status.choices],
-            "filters": {"status": status, "problem": problem, "q": query},
+            "sorts": [
+                ("", "上级机关"),
+                ("name", "名称"),
+                ("status", "状态"),
+                ("errors", "错误数"),
+                ("warnings", "警示数"),
+            ],
+            "filters": filters,
+            "here": urlencode(here),
+            "page_query": urlencode({**here, **{k: v for k, v in filters.items() if v}}),
             "exports": _export_jobs(request.user),
         },
     )
@@ -127,13 +216,42 @@ def _export_jobs(user) -> list[dict[str, Any]]:
     ]
 
 
-def _csv(rows: list[dict], year: int) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = disposition(True, f"{year}年度报告进度.csv", f"reports-{year}.csv")
-    response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
-    writer = csv.writer(response)
-    writer.writerow(["机关代码", "机关", "上级机关", "状态", "截止日期", "距截止天数", "错误", "警示", "最后活动"])
-    for r in rows:
+class _Echo:
+    """csv.writer's file: hands each written line back."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(chunks, filename: str, ascii_name: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = disposition(True, filename, ascii_name)
+    return response
+
+
+def _csv(organizations, year: int, today) -> StreamingHttpResponse:
+    """Every filtered row, streamed in batches (two queries per batch, never all rows in memory)."""
+
+    def chunks():
+        writer = csv.writer(_Echo())
+        yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a BOM
+        yield writer.writerow(
+            ["机关代码", "机关", "上级机关", "状态", "截止日期", "距截止天数", "错误", "警示", "最后活动"]
+        )
+        batch: list[Organization] = []
+        for org in organizations.iterator(chunk_size=CSV_BATCH):
+            batch.append(org)
+            if len(batch) == CSV_BATCH:
+                yield _csv_lines(writer, batch, year, today)
+                batch = []
+        if batch:
+            yield _csv_lines(writer, batch, year, today)
+
+    return _csv_response(chunks(), f"{year}年度报告进度.csv", f"reports-{year}.csv")
+
+
+def _csv_lines(writer, batch: list[Organization], year: int, today) -> str:
+    return "".join(
         writer.writerow(
             [
                 r["org"].code,
@@ -147,7 +265,27 @@ def _csv(rows: list[dict], year: int) -> HttpResponse:
                 timezone.localtime(r["last_activity"]).strftime("%Y-%m-%d %H:%M") if r["last_activity"] else "",
             ]
         )
-    return response
+        for r in dashboard_rows(batch, year, today)
+    )
+
+
+def _summary_csv(children: list[dict], totals: dict, node: Organization | None, year: int) -> StreamingHttpResponse:
+    """The roll-up at the level being looked at: one line per child and the total."""
+    writer = csv.writer(_Echo())
+    header = ["机关代码", "机关", *[label for _key, label in ROLLUP_COLUMNS]]
+    lines = ["\ufeff", writer.writerow(header)]
+    for child in children:
+        org = child["org"]
+        lines.append(
+            writer.writerow([org.code, spreadsheet_safe(org.name), *[child[key] for key, _ in ROLLUP_COLUMNS]])
+        )
+    lines.append(
+        writer.writerow(
+            [node.code if node else "", spreadsheet_safe(f"{node.name if node else '全部'}（合计）")]
+            + [totals[key] for key, _ in ROLLUP_COLUMNS]
+        )
+    )
+    return _csv_response(iter(lines), f"{year}年度报告进度汇总.csv", f"reports-{year}-summary.csv")
 
 
 def _anchor_choices(report: Report) -> list[tuple[str, str]]:

@@ -33,6 +33,7 @@ from ..models import (
 )
 from ..rules import RULES, Context, Finding, check_document
 from ..selectors import export_report, previous_document
+from .findings import store_findings, store_next_year_findings
 
 User = AbstractBaseUser
 
@@ -247,6 +248,8 @@ def import_document(
         changes=diff_documents(old, canonical),
     )
     findings = check_document(canonical, previous_document(report))
+    store_findings(report, findings)
+    store_next_year_findings(report)
     return ImportResult(report, created, findings)
 
 
@@ -269,6 +272,7 @@ def create_report(organization: Organization, year: int, *, actor: User | None =
     report.save()
     _write_content(report, doc)
     record_event("report.created", actor=actor, report=report, year=year, format=fmt.code)
+    store_findings(report, doc=doc)
     return report
 
 
@@ -293,6 +297,7 @@ def finish_admin_edit(report: Report, old: dict, *, actor: User | None) -> Repor
     record_event(
         "report.admin_edited", actor=actor, report=report, version=report.version, changes=diff_documents(old, doc)
     )
+    store_findings(report)
     return report
 
 

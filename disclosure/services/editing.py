@@ -37,6 +37,7 @@ from ..models import (
 )
 from ..selectors import export_report, previous_document
 from .core import EDITABLE_STATUSES, User, _active_values, _apply_header_from_doc, diff_documents, flatten, record_event
+from .findings import store_findings
 
 # -- refs ----------------------------------------------------------------------------
 # The editing pages name header fields "header.<name>"; the document (and so
@@ -495,6 +496,7 @@ def save_edits(
         report.version += 1
         report.save()
         event = record_event(action, actor=actor, report=report, version=report.version, changes=changes)
+        store_findings(report, doc=new)
     return SaveResult(report, errors, changes, new, conflicts, event)
 
 
