@@ -184,3 +184,66 @@ def test_it_reads_the_date_of_the_signature_as_printed(report, closing):
     result = parse_report(page_of(text, meta=META).encode("utf-8"), filename="t.html")
     assert result.document["issued_on"] == "2022-01-20"
     assert result.document["narrative"] == doc["narrative"]
+
+
+# -- the narrative's parts ----------------------------------------------------------------------
+
+
+def _with_other_matters(doc: dict, text: str, body: str) -> str:
+    """The rendered report with 六 replaced by ``body`` (its heading kept)."""
+    head, rest = text.split("## 六、其他需要报告的事项\n", 1)
+    return head + "## 六、其他需要报告的事项\n\n" + body + "\n\n测试局\n\n2022年1月20日\n"
+
+
+def test_it_places_the_parts_of_six_by_their_words_when_headings_are_missing(report):
+    doc, text = report
+    body = (
+        "2024年，无收取信息处理费情况。\n\n"
+        "认真落实上级年度政务公开工作要点，逐项细化任务。\n\n"
+        "本年度无人大代表建议和政协提案。\n\n"
+        "推行政务公开工作创新，开设专栏。\n\n"
+        "本年度无其他需要报告的事项。"
+    )
+    result = parse_report(_with_other_matters(doc, text, body).encode(), filename="r.txt")
+    matters = result.document["narrative"]["other_matters"]
+    assert matters["processing_fee"] == {"amount_yuan": "0.00", "text": "2024年，无收取信息处理费情况。"}
+    assert matters["work_plan"] == "认真落实上级年度政务公开工作要点，逐项细化任务。"
+    assert matters["proposals"] == "本年度无人大代表建议和政协提案。"
+    assert matters["innovation"] == "推行政务公开工作创新，开设专栏。"
+    assert matters["other"] == "本年度无其他需要报告的事项。"
+
+
+def test_it_splits_a_paragraph_naming_several_parts_by_sentence(report):
+    doc, text = report
+    body = "本机关未收取信息处理费。全年无人大代表建议和政协提案办理事项，将继续做好。"
+    result = parse_report(_with_other_matters(doc, text, body).encode(), filename="r.txt")
+    matters = result.document["narrative"]["other_matters"]
+    assert matters["processing_fee"] == {"amount_yuan": "0.00", "text": "本机关未收取信息处理费。"}
+    assert matters["proposals"] == "全年无人大代表建议和政协提案办理事项，将继续做好。"
+    assert matters["other"] == ""
+
+
+def test_it_leaves_a_fee_amount_the_text_does_not_state_blank(report):
+    doc, text = report
+    body = "严格执行相关规定，信息处理费收费标准已公开。"
+    result = parse_report(_with_other_matters(doc, text, body).encode(), filename="r.txt")
+    fee = result.document["narrative"]["other_matters"]["processing_fee"]
+    assert fee == {"amount_yuan": None, "text": "严格执行相关规定，信息处理费收费标准已公开。"}
+
+
+def test_it_accepts_a_count_stated_as_new_plus_carried_over():
+    from disclosure.rules import RULES
+    from disclosure.rules.engine import Context
+
+    from .factories import balanced_document
+
+    doc = balanced_document("2021")
+    new = doc["applications"]["new_received"]["total"]
+    carried = doc["applications"]["carried_over"]["total"]
+    assert carried > 0
+    stated = f"全年共收到政府信息公开申请{new + carried}件（含上年结转{carried}件）。"
+    doc["narrative"]["overview"]["on_request"] = stated
+    assert RULES["narrative.numbers"].run(Context(doc)) == []
+    # Without the words that state the sum, the count must be the new applications.
+    doc["narrative"]["overview"]["on_request"] = f"全年共收到政府信息公开申请{new + carried}件。"
+    assert len(RULES["narrative.numbers"].run(Context(doc))) == 1

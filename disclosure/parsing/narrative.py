@@ -420,20 +420,74 @@ def overview(fmt: Format, paras: list[Para]) -> dict[str, str]:
     return {path: "\n".join(texts) for path, texts in parts.items()}
 
 
+# The words that define each part of 六 when its subheading is missing (2021 format).
+DEFINING_WORDS = {
+    "other_matters.processing_fee": ("信息处理费",),
+    "other_matters.work_plan": ("工作要点",),
+    "other_matters.proposals": ("建议", "提案"),
+    "other_matters.innovation": ("创新",),
+}
+
+
+def _part_by_words(text: str, paths: list[str]) -> set[str]:
+    return {path for path in paths if any(word in text for word in DEFINING_WORDS.get(path, ()))}
+
+
+def _place_by_words(texts: list[str], paths: list[str], lead: str) -> dict[str, list[str]]:
+    """Text under no subheading, placed by the defining words of one part.
+
+    A paragraph naming one part goes there whole; one naming several is split into
+    sentences, each naming at most one part (a sentence naming none stays with the one
+    before it). Anything else stays in ``lead``: never placed by a guess.
+    """
+    parts: dict[str, list[str]] = {}
+    for text in texts:
+        found = _part_by_words(text, paths)
+        if len(found) == 1:
+            parts.setdefault(found.pop(), []).append(text)
+            continue
+        sentences = [s for s in re.split(r"(?<=[。；;！!？?])", text) if s.strip()]
+        names = [_part_by_words(s, paths) for s in sentences]
+        if len(found) < 2 or any(len(n) > 1 for n in names):
+            parts.setdefault(lead, []).append(text)
+            continue
+        current, pieces = lead, []
+        for sentence, named in zip(sentences, names, strict=True):
+            if named:
+                current = next(iter(named))
+            if pieces and pieces[-1][0] == current:
+                pieces[-1] = (current, pieces[-1][1] + sentence)
+            else:
+                pieces.append((current, sentence))
+        for path, piece in pieces:
+            parts.setdefault(path, []).append(piece.strip())
+    return parts
+
+
 def other_matters(fmt: Format, paras: list[Para]) -> dict[str, str]:
     paths = [p.path for p in fmt.narrative if p.path.startswith("other_matters.")]
     if paths == ["other_matters.other"]:
         return {"other_matters.other": join(paras)}
     labels = {p.path: p.label for p in fmt.narrative if p.path in paths}
     parts = split_topics(paras, labels, "other_matters.other")
+    # What no subheading placed (a 六 printed without its （一）…（五）) goes by its words.
+    unplaced = parts.pop("other_matters.other", [])
+    for path, texts in _place_by_words(unplaced, [p for p in paths if p not in parts], "other_matters.other").items():
+        parts.setdefault(path, []).extend(texts)
     return {path: "\n".join(texts) for path, texts in parts.items()}
 
 
+_NO_FEE = re.compile(
+    r"(?:无|未|没有|不|均未|均不|未发生|未曾|无需)(?:向申请人)?(?:收取|征收|收)(?:任何)?(?:政府)?信息处理费"
+)
+
+
 def fee_amount(text: str) -> str | None:
-    """The processing fee in 元 when the text states it (收取信息处理费 120 元)."""
+    """The processing fee in 元 when the text states it (收取信息处理费 120 元; 未收取信息处理费: 0)."""
     match = re.search(r"(\d+(?:\.\d+)?)\s*(万元|元)", text or "")
     if not match:
-        return None
+        # Saying none was charged states the amount: 0. Text that says neither leaves it blank.
+        return "0" if _NO_FEE.search(text or "") else None
     value = match.group(1)
     if match.group(2) == "万元":
         return str(Decimal(value) * 10000)

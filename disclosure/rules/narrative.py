@@ -54,6 +54,10 @@ COUNT_PATTERNS = (
 # "未受理的申请" speaks of some applications, not of none received.
 NONE_RECEIVED = re.compile(r"(没有|未|无)(收到|受理)(?!的)[^，,。；;]{0,15}申请")
 CLAUSE_SPLIT = re.compile(r"[，,。；;！!\n]")
+SENTENCE_SPLIT = re.compile(r"[。；;！!\n]")
+# A sentence that speaks of last year's carried-over applications states a sum with them:
+# 共收到申请75件（含上年结转1件） is 74 new + 1 carried over.
+CARRIED_WORDS = re.compile(r"结转|上年度?遗留|上一年度?遗留")
 
 
 def _overview_texts(ctx: Context):
@@ -72,33 +76,39 @@ def narrative_numbers(ctx: Context):
     if not known(new):
         return
     for part, text in _overview_texts(ctx):
-        for clause in CLAUSE_SPLIT.split(text):
-            if not APPLICATION_CLAUSE.search(clause) or SKIP_CLAUSE.search(clause):
+        for sentence in SENTENCE_SPLIT.split(text):
+            yield from _sentence_numbers(part, sentence, new, carried)
+
+
+def _sentence_numbers(part, sentence: str, new: int, carried: int | None):
+    with_carried = bool(CARRIED_WORDS.search(sentence))
+    for clause in CLAUSE_SPLIT.split(sentence):
+        if not APPLICATION_CLAUSE.search(clause) or SKIP_CLAUSE.search(clause):
+            continue
+        if NONE_RECEIVED.search(clause) and new > 0:
+            yield (
+                [part.ref, "applications.new_received.total"],
+                f"“{part.label}”称未收到申请，但表三本年新收申请为{new}件。",
+            )
+            continue
+        for verb, pattern in COUNT_PATTERNS:
+            match = pattern.search(clause)
+            if not match:
                 continue
-            if NONE_RECEIVED.search(clause) and new > 0:
+            stated = cn_number(match.group(1))
+            accepted = {new}
+            if (verb == "受理" or with_carried) and known(carried):
+                accepted.add(new + carried)
+            if stated is not None and stated not in accepted:
+                expected = "或".join(str(v) for v in sorted(accepted))
+                carried_text = f"，上年结转{carried}件" if len(accepted) > 1 else ""
                 yield (
                     [part.ref, "applications.new_received.total"],
-                    f"“{part.label}”称未收到申请，但表三本年新收申请为{new}件。",
+                    f"“{part.label}”写“{match.group(0)}”，与表三不符"
+                    f"（本年新收{new}件{carried_text}，"
+                    f"应为{expected}件）。",
                 )
-                continue
-            for verb, pattern in COUNT_PATTERNS:
-                match = pattern.search(clause)
-                if not match:
-                    continue
-                stated = cn_number(match.group(1))
-                accepted = {new}
-                if verb == "受理" and known(carried):
-                    accepted.add(new + carried)
-                if stated is not None and stated not in accepted:
-                    expected = "或".join(str(v) for v in sorted(accepted))
-                    carried_text = f"，上年结转{carried}件" if verb == "受理" and known(carried) else ""
-                    yield (
-                        [part.ref, "applications.new_received.total"],
-                        f"“{part.label}”写“{match.group(0)}”，与表三不符"
-                        f"（本年新收{new}件{carried_text}，"
-                        f"应为{expected}件）。",
-                    )
-                break
+            break
 
 
 TITLE_YEAR = re.compile(r"(\d{4})\s*年度?[^，,。；;]{0,30}?(?:政府信息公开|政务公开)[^，,。；;]{0,12}?报告")
