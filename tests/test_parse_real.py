@@ -247,3 +247,51 @@ def test_it_accepts_a_count_stated_as_new_plus_carried_over():
     # Without the words that state the sum, the count must be the new applications.
     doc["narrative"]["overview"]["on_request"] = f"全年共收到政府信息公开申请{new + carried}件。"
     assert len(RULES["narrative.numbers"].run(Context(doc))) == 1
+
+
+# -- amounts ---------------------------------------------------------------------------------------
+
+
+def _fee_row(text: str, printed: str) -> str:
+    start = text.index("事业性收费\t")
+    end = text.index("\n", start)
+    label = text[start:end].split("\t")[0]
+    return text[:start] + f"{label}\t{printed}" + text[end:]
+
+
+@pytest.mark.parametrize(
+    "printed, expected",
+    [
+        ("75394432.52元", "7539.443252"),
+        ("251000元", "25.1000"),
+        ("1,234.5元", "0.12345"),
+    ],
+)
+def test_it_reads_amounts_with_their_unit_in_the_cell_exactly(report, printed, expected):
+    doc, text = report
+    result = parse_report(_fee_row(text, printed).encode(), filename="r.txt")
+    assert result.document["active_disclosure"]["art20_8"]["fees"]["amount"] == expected
+    (note,) = [p for p in result.problems if p.code == "unit_converted"]
+    assert "按“元”印出" in note.message and note.cells == ("active_disclosure.art20_8.fees.amount",)
+
+
+def test_it_leaves_blank_an_amount_no_stored_amount_holds_exactly(report):
+    doc, text = report
+    result = parse_report(_fee_row(text, "251000.123元").encode(), filename="r.txt")
+    assert result.document["active_disclosure"]["art20_8"]["fees"]["amount"] is None
+    (note,) = [p for p in result.problems if p.code == "unit_converted"]
+    assert "未填入" in note.message
+
+
+def test_it_converts_a_procurement_cell_printed_in_another_unit_than_the_table():
+    doc = varied_document("2019", 11)
+    doc["active_disclosure"]["art20_9"]["unit"] = "万元"
+    procurement = doc["active_disclosure"]["art20_9"]["procurement"]
+    procurement["amount"] = "25.1000"
+    text = render_text(doc, random.Random(11), "万元")
+    start = text.index("\t25.1")
+    end = text.index("\n", start)
+    text = text[:start] + "\t251000元" + text[end:]
+    result = parse_report(text.encode(), filename="r.txt")
+    assert result.document["active_disclosure"]["art20_9"]["unit"] == "万元"
+    assert result.document["active_disclosure"]["art20_9"]["procurement"]["amount"] == "25.1000"

@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import formats as reg
 from ..formats import CellKind, Column, Format
-from ..interchange import AMOUNT_PLACES, format_amount
+from ..interchange import AMOUNT_PLACES, MAX_AMOUNT_PLACES, decimal_places, format_amount
 from .extract import Line
 from .labels import MATCH_THRESHOLD, Label, Printed, align, best, key, ratio, score
 from .result import Problem
@@ -337,7 +337,9 @@ class TableReader:
                 self._place(ref, columns, printed, placed)
             if table.has_unit:
                 unit = self._unit(headers, placed, table)
-            self._convert_units(table, headers, placed)
+                self._convert_units(table, headers, placed, unit)
+            else:
+                self._convert_units(table, headers, placed)
         for row in self.fmt.applications_rows:
             self._place(f"applications.{row.code}", list(self.fmt.applications_columns), None, placed)
         leaves = [(b, c) for b in self.fmt.reviews_blocks for c in self.fmt.reviews_columns]
@@ -447,30 +449,58 @@ class TableReader:
                     return tok.cell.unit
         return None
 
-    def _convert_units(self, table: reg.SubTable, headers: list[str], placed: dict) -> None:
-        """An amount the statute wants in 万元 but printed in 元 is converted, and said so."""
-        if table.has_unit:
-            return
+    def _convert_units(self, table: reg.SubTable, headers: list[str], placed: dict, unit: str | None = None) -> None:
+        """An amount printed in another unit than its column's is converted exactly, and said so.
+
+        The unit is the cell's own (251000元) or else the header's (（单位：元）). The statute
+        wants 万元 in 二's fee column; the 2019 procurement table keeps the unit most of its
+        cells print (``unit``) and converts the others to it.
+        """
+        printed_unit = next((m.group(1) for h in headers if (m := _UNIT.search(h))), None)
         for col in table.columns:
-            if col.kind != CellKind.AMOUNT or "万元" not in col.label:
+            if col.kind != CellKind.AMOUNT:
                 continue
-            printed_unit = next((m.group(1) for h in headers if (m := _UNIT.search(h))), None)
-            if printed_unit != "元":
+            if table.has_unit:
+                target = unit
+            else:
+                target = "万元" if "万元" in col.label else None
+            if target is None:
                 continue
             for row in table.rows:
                 ref = f"active_disclosure.{table.code}.{row.code}.{col.code}"
                 tok = placed.get(ref)
-                if tok is not None and tok.cell.number is not None:
-                    yuan = tok.cell.number
-                    placed[ref] = Token(tok.text, Cell(tok.text, Kind.NUMBER, yuan / 10000), tok.row, tok.where)
+                if tok is None or tok.cell.number is None:
+                    continue
+                source = (
+                    tok.cell.unit if tok.cell.unit in ("元", "万元") else (None if table.has_unit else printed_unit)
+                )
+                if source is None or source == target:
+                    continue
+                printed = tok.cell.number
+                value = printed / 10000 if source == "元" else printed * 10000
+                if decimal_places(value) > MAX_AMOUNT_PLACES:
+                    # 251000.123元 is 25.1000123万元: more places than a stored amount holds. Never rounded.
+                    placed[ref] = None
+                    self.explained.add(ref)
                     self.problems.append(
                         Problem(
                             "unit_converted",
-                            f"{self.fmt.label_of(ref)}按“元”印出（{yuan}元），已换算为万元。",
+                            f"{self.fmt.label_of(ref)}按“{source}”印出（{printed}{source}），"
+                            f"换算为{target}后超过{MAX_AMOUNT_PLACES}位小数，无法精确保存，未填入。",
                             (ref,),
                             tok.where,
                         )
                     )
+                    continue
+                placed[ref] = Token(tok.text, Cell(tok.text, Kind.NUMBER, value), tok.row, tok.where)
+                self.problems.append(
+                    Problem(
+                        "unit_converted",
+                        f"{self.fmt.label_of(ref)}按“{source}”印出（{printed}{source}），已换算为{target}。",
+                        (ref,),
+                        tok.where,
+                    )
+                )
 
     def _convert(self, ref: str, tok: Token) -> Any:
         spec = self.fmt.cell(ref)
