@@ -409,6 +409,36 @@ class Revision(WriteOnce):
         return f"{self.report} 第{self.number}稿"
 
 
+OUTCOME_GROUPS = 6  # table 三's outcome categories （一）…（六）, the same in every format
+
+
+def _known_sum(values) -> int | None:
+    known = [v for v in values if isinstance(v, int)]
+    return sum(known) if known else None
+
+
+def publication_figures(doc: dict) -> dict:
+    """What /stats/ adds up, read once from the published document (ADR 0014)."""
+    fmt = reg.get_format(doc["format"])
+    apps, reviews = doc["applications"], doc["reviews"]
+    groups: dict[str, list[str]] = {}
+    for row in fmt.outcome_rows:
+        groups.setdefault(row.groups[-1] if len(row.groups) > 1 else row.label, []).append(row.code)
+    figures = {
+        "received": apps["new_received"]["total"],
+        "outcomes": apps["outcome_total"]["total"],
+        "reconsideration": reviews["reconsideration"]["total"],
+        "litigation": _known_sum([reviews["litigation_direct"]["total"], reviews["litigation_after"]["total"]]),
+    }
+    for i, rows in enumerate(list(groups.values())[:OUTCOME_GROUPS]):
+        figures[f"outcome_{i + 1}"] = _known_sum(apps[r]["total"] for r in rows)
+    return figures
+
+
+def _figure(label: str) -> models.IntegerField:
+    return models.IntegerField(label, null=True, blank=True)
+
+
 class Publication(WriteOnce):
     """A published revision: its official PDF and JSON, rendered once, never changed."""
 
@@ -421,6 +451,17 @@ class Publication(WriteOnce):
     data_sha256 = models.CharField(max_length=64)
     published_at = models.DateTimeField(auto_now_add=True)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # The published document's totals, so /stats/ is one aggregate query (ADR 0014).
+    received = _figure("新收申请")
+    outcomes = _figure("办理结果总计")
+    reconsideration = _figure("行政复议")
+    litigation = _figure("行政诉讼")
+    outcome_1 = _figure("予以公开")
+    outcome_2 = _figure("部分公开")
+    outcome_3 = _figure("不予公开")
+    outcome_4 = _figure("无法提供")
+    outcome_5 = _figure("不予处理")
+    outcome_6 = _figure("其他处理")
 
     class Meta:
         verbose_name = "已发布版本"
@@ -432,6 +473,12 @@ class Publication(WriteOnce):
 
     def __str__(self) -> str:
         return f"{self.report} r{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is None and self.received is None and self.revision_id:
+            for name, value in publication_figures(self.revision.document).items():
+                setattr(self, name, value)
+        super().save(*args, **kwargs)
 
 
 class Comment(models.Model):

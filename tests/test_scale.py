@@ -239,3 +239,25 @@ def test_it_lists_jurisdictions_by_path(world, report):
     Report.objects.filter(pk=report.pk).update(status="published")
     publish_imported(report)
     assert {j.code for j in portal.jurisdictions()} == {"city", "district-a"}
+
+
+def test_it_adds_up_the_statistics_in_one_aggregate_query_at_two_sizes(django_assert_num_queries):
+    from django.core.cache import cache
+
+    from disclosure.workflow import publish_imported
+
+    def publish(code: str, year: int, fmt: str) -> None:
+        doc = balanced_document(fmt, year=year, org_code=code)
+        publish_imported(import_document(doc, status="published").report)
+
+    publish("a", 2021, "2021")
+    with django_assert_num_queries(1):
+        small = portal.statistics(None)
+    publish("b", 2021, "2021")
+    publish("c", 2020, "2019")
+    cache.clear()
+    with django_assert_num_queries(1):
+        large = portal.statistics(None)
+    assert [y["reports"] for y in small] == [1] and [y["reports"] for y in large] == [1, 2]
+    one = small[0]
+    assert large[1]["received"] == 2 * one["received"] and large[1]["mix"][0]["value"] == 2 * one["mix"][0]["value"]

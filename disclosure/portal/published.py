@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
 
 from .. import formats as reg
 from ..interchange import cell_value
@@ -104,7 +104,19 @@ def published_years() -> list[int]:
 
 
 def jurisdictions() -> list[Organization]:
-    """People's governments with published reports of their own or below them."""
+    """People's governments with published reports of their own or below them
+    (cached until the next publication, with the statistics)."""
+    from django.core.cache import cache
+
+    key = f"portal:stats:jurisdictions:{_stats_generation()}"
+    found = cache.get(key)
+    if found is None:
+        found = _jurisdictions()
+        cache.set(key, found, CACHE_TTL)
+    return found
+
+
+def _jurisdictions() -> list[Organization]:
     below = Publication.objects.filter(report__organization__path__startswith=OuterRef("path"))
     return list(Organization.objects.filter(kind=Organization.Kind.GOVERNMENT).filter(Exists(below)).order_by("name"))
 
@@ -194,16 +206,6 @@ def csv_chunks(publications: Iterable[Publication]) -> Iterator[str]:
 # -- statistics ---------------------------------------------------------------------
 
 
-def _known_sum(values: Iterable) -> int | None:
-    """The sum of the counts that are known; None when none is."""
-    known = [v for v in values if isinstance(v, int)]
-    return sum(known) if known else None
-
-
-def _sum(docs: list[dict], getter) -> int | None:
-    return _known_sum(getter(d) for d in docs)
-
-
 def outcome_groups(fmt: reg.Format) -> list[tuple[str, list[str]]]:
     """The outcome categories of table 三 (（一）…（六）) with their data rows, from the registry."""
     groups: dict[str, list[str]] = {}
@@ -236,55 +238,52 @@ def statistics(jurisdiction: Organization | None) -> list[dict]:
     """
     from django.core.cache import cache
 
-    gen = cache.get(STATS_GENERATION_KEY)
-    if gen is None:
-        cache.add(STATS_GENERATION_KEY, uuid.uuid4().hex, None)
-        gen = cache.get(STATS_GENERATION_KEY)
-    key = f"portal:stats:{jurisdiction.pk if jurisdiction else 'all'}:{gen}" if gen else None
-    found = cache.get(key) if key else None
+    key = f"portal:stats:{jurisdiction.pk if jurisdiction else 'all'}:{_stats_generation()}"
+    found = cache.get(key)
     if found is None:
         found = _statistics(jurisdiction)
-        if key:
-            cache.set(key, found, CACHE_TTL)
+        cache.set(key, found, CACHE_TTL)
     return found
 
 
+def _stats_generation() -> str:
+    from django.core.cache import cache
+
+    gen = cache.get(STATS_GENERATION_KEY)
+    if gen is None:
+        # Lost (evicted, cleared): a new one leaves the old entries unread.
+        cache.add(STATS_GENERATION_KEY, uuid.uuid4().hex, None)
+        gen = cache.get(STATS_GENERATION_KEY) or uuid.uuid4().hex
+    return gen
+
+
 def _statistics(jurisdiction: Organization | None) -> list[dict]:
+    """One aggregate query over the newest publications' stored figures."""
     publications = search(jurisdiction=jurisdiction.code if jurisdiction else "")
-    by_year: dict[int, list[dict]] = {}
-    for pub in publications:
-        by_year.setdefault(pub.report.year, []).append(pub.revision.document)
+    groups = [short_label(label) for label, _rows in outcome_groups(reg.format_for_year(reg.FIRST_YEAR))]
+    sums = {name: Sum(name) for name in ("received", "outcomes", "reconsideration", "litigation")}
+    sums |= {f"outcome_{i}": Sum(f"outcome_{i}") for i in range(1, len(groups) + 1)}
+    rows = publications.order_by().values("report__year").annotate(reports=Count("pk"), **sums).order_by("report__year")
     years = []
-    for year in sorted(by_year):
-        docs = by_year[year]
-        received = _sum(docs, lambda d: d["applications"]["new_received"]["total"])
-        outcomes = _sum(docs, lambda d: d["applications"]["outcome_total"]["total"])
-        mix: dict[str, int] = {}
-        for doc in docs:
-            for key, rows in outcome_groups(reg.get_format(doc["format"])):
-                mix[key] = mix.get(key, 0) + (_row_total(doc, rows) or 0)
-        mix_list = [{"label": short_label(k), "value": v} for k, v in mix.items()]
+    for row in rows:
+        outcomes = row["outcomes"] or 0
+        mix_list = [{"label": label, "value": row[f"outcome_{i}"] or 0} for i, label in enumerate(groups, 1)]
         # 实质公开率 = (予以公开 + 部分公开) / 办理结果总计: the first two categories.
-        disclosed = mix_list[0]["value"] + mix_list[1]["value"] if len(mix_list) > 1 else 0
+        disclosed = mix_list[0]["value"] + mix_list[1]["value"]
         years.append(
             {
-                "year": year,
-                "reports": len(docs),
-                "received": received or 0,
-                "outcomes": outcomes or 0,
+                "year": row["report__year"],
+                "reports": row["reports"],
+                "received": row["received"] or 0,
+                "outcomes": outcomes,
                 "mix": mix_list,
                 "disclosure_rate": disclosed / outcomes if outcomes else None,
                 "rate_percent": f"{disclosed / outcomes * 100:.1f}%" if outcomes else "—",
-                "reconsideration": _sum(docs, lambda d: d["reviews"]["reconsideration"]["total"]) or 0,
-                "litigation": (_sum(docs, lambda d: d["reviews"]["litigation_direct"]["total"]) or 0)
-                + (_sum(docs, lambda d: d["reviews"]["litigation_after"]["total"]) or 0),
+                "reconsideration": row["reconsideration"] or 0,
+                "litigation": row["litigation"] or 0,
             }
         )
     return years
-
-
-def _row_total(doc: dict, rows: list[str]) -> int | None:
-    return _known_sum(doc["applications"][r]["total"] for r in rows)
 
 
 def report_years(org_code: str) -> list[int]:

@@ -35,6 +35,7 @@ from disclosure.models import (
     Report,
     ReviewRow,
     Revision,
+    publication_figures,
 )
 from disclosure.selectors import report_queryset
 from disclosure.services import import_document
@@ -202,6 +203,7 @@ class Command(BaseCommand):
             ids = dict(Revision.objects.filter(report__in=published).values_list("report_id", "pk"))
             for rev in revisions:
                 rev.pk = rev.id = ids[rev.report_id]
+        figures = publication_figures(source.revision.document)  # bulk_create skips save()
         Publication.objects.bulk_create(
             [
                 Publication(
@@ -212,6 +214,7 @@ class Command(BaseCommand):
                     data=source.data.name,
                     pdf_sha256=source.pdf_sha256,
                     data_sha256=source.data_sha256,
+                    **figures,
                 )
                 for rev in revisions
             ],
