@@ -641,6 +641,12 @@
     return (el && el.getAttribute("aria-label")) || ref;
   }
 
+  // Typed before this script ran (a slow connection, a fast hand) or put back by the
+  // browser's own form restoration: no input event was seen, so compare with what
+  // the server rendered and treat every difference as an edit.
+  form.querySelectorAll("input[data-ref], textarea[data-ref]").forEach((el) => {
+    if (el.value !== el.defaultValue) markDirty(el);
+  });
   restore();
   recompute();
   highlight();

@@ -166,3 +166,21 @@ def test_it_retries_a_failed_save_and_says_saved_only_when_the_server_has_it(sig
     alice.unroute("**/save/", refuse_saves)
     expect(alice.locator("#save-state")).to_contain_text("已保存", timeout=15_000)
     assert cell(report) == 88
+
+
+def test_it_saves_what_was_typed_before_the_editor_script_ran(sign_in, report, shots):
+    """CI lost the first cell of a step: filled the moment the page showed, before the
+    script that listens for typing had loaded. The typed value is now found and saved."""
+    page = open_step(sign_in, "alice", "applications")
+    release = []
+
+    def slow_script(route):
+        release.append(route)  # held until the cell has been typed into
+
+    page.route("**/js/report-editor.js", slow_script)
+    page.reload(wait_until="commit")
+    page.locator(f'input[data-ref="{CELL}"]').fill("4321")
+    release[0].continue_()
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    assert cell(report) == 4321
+    shots(page, "typed-before-script")
