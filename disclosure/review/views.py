@@ -183,7 +183,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "page": page,
             "node": node,
             "breadcrumb": _breadcrumb(request.user, node),
-            "children": children,
+            # Offices without anything below them are the rows already: no roll-up of ones.
+            "children": children if any(c["orgs"] > 1 for c in children) else [],
             "totals": totals,
             "rollup_columns": ROLLUP_COLUMNS,
             "year": year,

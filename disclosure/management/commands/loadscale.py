@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from disclosure import formats as reg
 from disclosure.calendar import current_report_year
 from disclosure.models import (
     ActiveDisclosureRow,
@@ -117,7 +118,7 @@ class Command(BaseCommand):
 
     def _template(self, office: Organization, year: int, status: str) -> Report:
         """One report through the services: import, and publication (rendered once)."""
-        doc = json.loads(SEED.read_text(encoding="utf-8"))
+        doc = _complete_document(year)
         doc.update(year=year, organization={"name": office.name, "code": office.code, "kind": office.kind})
         doc["title"] = ""
         report = import_document(doc, status=status).report
@@ -235,6 +236,20 @@ class Command(BaseCommand):
             user.save()
             Membership.objects.get_or_create(user=user, organization=org, role=Membership.Role.SUPERVISOR)
         return password
+
+
+def _complete_document(year: int) -> dict:
+    """A complete, balanced report (the test suite's builder, when the checkout has it);
+    else the seed transcription, whose blanks are errors."""
+    try:
+        from tests.factories import balanced_document
+    except ImportError:
+        doc = json.loads(SEED.read_text(encoding="utf-8"))
+        # The seed's years in its text become this report's, as an office would write them.
+        text = json.dumps(doc["narrative"], ensure_ascii=False).replace("2021", "\0").replace("2020", str(year - 1))
+        doc["narrative"] = json.loads(text.replace("\0", str(year)))
+        return doc
+    return balanced_document(reg.format_for_year(year).code, year=year, rng=random.Random(year))
 
 
 OFFICES = [
