@@ -253,13 +253,14 @@ def late_q(year: int, today: dt.date):
         for kind in Organization.Kind.values
         if deadline(year, government_level=kind == Organization.Kind.GOVERNMENT) < today
     ]
-    return Q(kind__in=kinds) & ~Q(rep__status=Report.Status.PUBLISHED)
+    # On the annotations, not rep__…: a filter() through the relation again would add a second join.
+    return Q(kind__in=kinds) & (Q(report_status__isnull=True) | ~Q(report_status=Report.Status.PUBLISHED))
 
 
 def status_q(status: str):
     if status == "missing":
-        return Q(rep__id__isnull=True)
-    return Q(rep__status=status)
+        return Q(report_id__isnull=True)
+    return Q(report_status=status)
 
 
 def rollup_counts(year: int, today: dt.date) -> dict:
@@ -267,7 +268,7 @@ def rollup_counts(year: int, today: dt.date) -> dict:
     counts = {"orgs": Count("pk"), "missing": Count("pk", filter=status_q("missing"))}
     counts |= {key: Count("pk", filter=status_q(key)) for key in STATUS_KEYS}
     counts["late"] = Count("pk", filter=late_q(year, today))
-    counts["errors"] = Count("pk", filter=Q(rep__error_count__gt=0))
+    counts["errors"] = Count("pk", filter=Q(report_errors__gt=0))
     return counts
 
 

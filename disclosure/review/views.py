@@ -159,9 +159,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if status in ("missing", *selectors.STATUS_KEYS):
         rows_qs = rows_qs.filter(selectors.status_q(status))
     if problem == "errors":
-        rows_qs = rows_qs.filter(rep__error_count__gt=0)
+        rows_qs = rows_qs.filter(report_errors__gt=0)
     elif problem == "warnings":
-        rows_qs = rows_qs.filter(rep__warning_count__gt=0)
+        rows_qs = rows_qs.filter(report_warnings__gt=0)
     elif problem == "late":
         rows_qs = rows_qs.filter(selectors.late_q(year, today))
     if query:
