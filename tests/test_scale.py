@@ -167,6 +167,8 @@ def test_it_drills_down_from_the_province_to_an_office_with_roll_up_counts_and_a
     assert c0["orgs"] == 9 and c0["errors"] == 1
     assert c0["missing"] == 3 + 2
     assert sum(c0[s] for s in ("draft", "submitted", "returned", "approved", "published")) == 4
+    # 2021's deadlines are past: everything not published is late, not created included.
+    assert c0["late"] == 9 - c0["published"] and c0["published"] >= 1
     totals = page.context["totals"]
     assert totals["orgs"] == Organization.objects.count() == 19
     assert totals["errors"] == 1
