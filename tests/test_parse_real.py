@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import random
+import re
 
 import pytest
 
@@ -295,3 +296,83 @@ def test_it_converts_a_procurement_cell_printed_in_another_unit_than_the_table()
     result = parse_report(text.encode(), filename="r.txt")
     assert result.document["active_disclosure"]["art20_9"]["unit"] == "万元"
     assert result.document["active_disclosure"]["art20_9"]["procurement"]["amount"] == "25.1000"
+
+
+# -- a whole report on one line -------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    """The report as a web text dump keeps it: no line breaks, cells apart by a space."""
+    text = text.replace("\f", "").replace("— 3 —", "").replace("#", "")
+    return re.sub(r"\s*\n\s*", " ", text.replace("\t", " ")).strip()
+
+
+def _set_row(doc: dict, table: str, row: str, values: list[int]) -> None:
+    node = doc[table] if row == "" else doc[table][row]
+    for code, value in zip(list(node), values, strict=True):
+        node[code] = value
+
+
+@pytest.fixture
+def flat_doc():
+    doc = varied_document("2021", 7)
+    _set_row(doc, "applications", "new_received", [217, 1, 0, 0, 0, 0, 218])
+    _set_row(doc, "applications", "granted", [1, 0, 3, 0, 12, 12, 28])
+    for block in doc["reviews"].values():
+        for code in block:
+            block[code] = 0
+    return doc
+
+
+def test_it_reads_a_report_flattened_onto_one_line(flat_doc):
+    text = _one_line(render_text(flat_doc, random.Random(7)))
+    assert "\n" not in text
+    result = parse_report(text.encode("utf-8"), filename="dump.txt")
+    parsed = result.document
+    assert parsed["title"] == flat_doc["title"]
+    assert parsed["organization"]["name"] == "测试局"
+    assert parsed["issued_on"] == "2022-01-20"
+    assert cells(parsed) == cells(flat_doc)
+
+
+def test_it_splits_run_together_digits_only_where_the_split_is_unique(flat_doc):
+    text = _one_line(render_text(flat_doc, random.Random(7)))
+    text = text.replace(" 217 1 0 0 0 0 218 ", "21710000218")
+    text = text.replace(" 1 0 3 0 12 12 28 ", "1030121228")
+    text = re.sub(r"(?: 0){15}(?= 五、)", "000000000000000", text)
+    assert "21710000218" in text and "1030121228" in text and "000000000000000" in text
+    result = parse_report(text.encode("utf-8"), filename="dump.txt")
+    got = cells(result.document)
+    expected = cells(flat_doc)
+    assert result.document["applications"]["new_received"] == flat_doc["applications"]["new_received"]
+    assert result.document["reviews"] == flat_doc["reviews"]
+    granted = {ref for ref in got if ref.startswith("applications.granted.")}
+    assert all(got[ref] is None for ref in granted)
+    assert {ref: v for ref, v in got.items() if ref not in granted} == {
+        ref: v for ref, v in expected.items() if ref not in granted
+    }
+    (problem,) = [p for p in result.problems if p.code == "digits_ambiguous"]
+    assert set(problem.cells) == granted
+    assert problem.candidates == ((1, 0, 3, 0, 12, 12, 28), (10, 3, 0, 1, 2, 12, 28), (10, 3, 0, 12, 1, 2, 28))
+    assert "1 | 0 | 3 | 0 | 12 | 12 | 28" in problem.message
+    assert problem.as_dict()["candidates"][1] == [10, 3, 0, 1, 2, 12, 28]
+    assert not [p for p in result.problems if p.code == "row_empty"]
+
+
+def test_it_leaves_blank_digits_no_split_fits(flat_doc):
+    text = _one_line(render_text(flat_doc, random.Random(7)))
+    text = text.replace(" 217 1 0 0 0 0 218 ", "21710000219")  # a misprinted total: nothing fits
+    result = parse_report(text.encode("utf-8"), filename="dump.txt")
+    assert all(v is None for v in result.document["applications"]["new_received"].values())
+    (problem,) = [p for p in result.problems if p.code == "digits_ambiguous"]
+    assert problem.candidates == () and "无法拆分" in problem.message
+
+
+def test_the_sandbox_passes_the_candidates_through(flat_doc):
+    from disclosure.parsing.sandbox import parse_untrusted
+
+    text = _one_line(render_text(flat_doc, random.Random(7))).replace(" 1 0 3 0 12 12 28 ", "1030121228")
+    result = parse_untrusted(text.encode("utf-8"), filename="dump.txt")
+    (problem,) = [p for p in result.problems if p.code == "digits_ambiguous"]
+    assert len(problem.candidates) == 3
+    assert result.encoding == "utf-8"

@@ -17,6 +17,7 @@ from ..interchange import (
     parse_amount,
     set_path,
 )
+from . import flatten
 from . import narrative as nar
 from .extract import Line, extract, page_meta
 from .files import load_source
@@ -90,6 +91,31 @@ def _article_lines(lines: list[Line], page: dict[str, str]) -> list[Line]:
     return lines[start:end]
 
 
+def _with_ambiguities(fmt: Format, problems: list[Problem], ambiguities: list[flatten.Ambiguity]) -> list[Problem]:
+    """The rows whose digits would not split: said so with their candidates, not as rows without numbers."""
+    if not ambiguities:
+        return problems
+    refs = {ref for a in ambiguities for ref in a.refs}
+    kept = [p for p in problems if not (p.code == "row_empty" and p.cells and set(p.cells) <= refs)]
+    for a in ambiguities:
+        labels = "、".join(fmt.label_of(ref) for ref in a.refs)
+        if a.candidates:
+            shown = "；".join(" | ".join(str(v) for v in c) for c in a.candidates)
+            what = f"可以拆分为{len(a.candidates)}种：{shown}。请核对原件后选择"
+        else:
+            what = "无法拆分为符合表格勾稽关系的数字，请核对原件"
+        kept.append(
+            Problem(
+                "digits_ambiguous",
+                f"连在一起的数字“{a.printed}”{what}；以下单元格留空：{labels}。",
+                a.refs,
+                a.where,
+                a.candidates,
+            )
+        )
+    return kept
+
+
 def parse_lines(
     lines: list[Line],
     *,
@@ -105,6 +131,7 @@ def parse_lines(
     page = dict(page or {})
     if kind == "html":
         lines = _article_lines(lines, page)
+    lines, ambiguities = flatten.reflow(lines)
     join_broken = kind in BROKEN_LINES
     # Section titles are the same in every format; the latest registry entry serves to split.
     probe = max(reg.FORMATS.values(), key=lambda f: f.first_year)
@@ -125,7 +152,7 @@ def parse_lines(
         year or nar.title_year(title) or nar.title_year(preamble_text), format_evidence(tokens), problems
     )
     tables = read_tables(fmt, tokens)
-    problems += tables.problems
+    problems += _with_ambiguities(fmt, tables.problems, ambiguities)
 
     # The last section carries the signature and the date.
     last = next((code for code in reversed(nar.NARRATIVE_SECTIONS) if code in layout.narrative), None)

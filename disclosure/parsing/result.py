@@ -18,16 +18,22 @@ class Problem:
     / - — 不适用), ``cells_blank`` (an empty cell), ``column_missing`` (a
     header lacks a column), ``numbers_left_over`` (numbers that belong to no
     cell), ``not_whole`` (a fraction in a count cell), ``unit_converted``,
-    ``format_conflict``, ``section_missing``.
+    ``format_conflict``, ``section_missing``, ``digits_ambiguous`` (digits that ran
+    together in a flattened line and split more than one way, or none: ``candidates``).
     """
 
     code: str
     message: str
     cells: tuple[str, ...] = ()
     where: str = ""
+    # digits_ambiguous: every split of the run-together digits that fits the table, one value per cell.
+    candidates: tuple[tuple[int, ...], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "cells": list(self.cells), "where": self.where}
+        out = {"code": self.code, "message": self.message, "cells": list(self.cells), "where": self.where}
+        if self.candidates:
+            out["candidates"] = [list(c) for c in self.candidates]
+        return out
 
 
 @dataclass

@@ -230,7 +230,13 @@ def _result(returncode: int, answer: bytes, errors: str, limits: Limits, filenam
     if "result" in message:
         result = message["result"]
         problems = [
-            Problem(code=p["code"], message=p["message"], cells=tuple(p["cells"]), where=p["where"])
+            Problem(
+                code=p["code"],
+                message=p["message"],
+                cells=tuple(p["cells"]),
+                where=p["where"],
+                candidates=tuple(tuple(c) for c in p.get("candidates") or ()),
+            )
             for p in result["problems"]
         ]
         return ParseResult(
