@@ -23,7 +23,7 @@ from .extract import Line
 from .labels import split_numbering
 from .values import Kind, read_cell
 
-# A line this long that names at least two section titles is a flattened report.
+# A line this long that names section titles and a caption is a flattened report.
 FLAT_MIN_CHARS = 200
 MAX_DIGITS = 7  # a count of a report's table: never more than 9 999 999
 MAX_CANDIDATES = 20
@@ -153,8 +153,9 @@ def anchors(fmt: Format) -> list[_Anchor]:
 def is_flattened(line: Line, fmt: Format) -> bool:
     if line.table or len(line.text) < FLAT_MIN_CHARS:
         return False
+    # Three section titles and a table's caption: a paragraph that merely names two parts is not a report.
     found = sum(1 for s in fmt.sections if _label_pattern(s.title)[0].search(line.text))
-    return found >= 2
+    return found >= 3 and bool(re.search(r"第\s*二\s*十\s*条", line.text))
 
 
 # -- splitting digits -------------------------------------------------------------------
