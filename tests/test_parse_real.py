@@ -376,3 +376,20 @@ def test_the_sandbox_passes_the_candidates_through(flat_doc):
     (problem,) = [p for p in result.problems if p.code == "digits_ambiguous"]
     assert len(problem.candidates) == 3
     assert result.encoding == "utf-8"
+
+
+def test_the_command_says_how_the_file_was_decoded_and_what_the_page_declares(report, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    doc, text = report
+    path = tmp_path / "page.html"
+    path.write_bytes(page_of(text, meta=META).encode("gb18030"))
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("parse_report", str(path), "--no-sandbox", stdout=out, stderr=err)
+    except SystemExit:
+        pass
+    assert "文字编码：gb18030" in err.getvalue()
+    assert "网页元数据 PubDate：2022-01-25 09:30" in err.getvalue()

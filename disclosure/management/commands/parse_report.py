@@ -50,6 +50,10 @@ class Command(BaseCommand):
             Path(options["output"]).write_text(text, encoding="utf-8")
         else:
             self.stdout.write(text, ending="")
+        if result.encoding:
+            self.stderr.write(f"文字编码：{result.encoding}")
+        for name, value in result.page.items():
+            self.stderr.write(f"网页元数据 {name}：{value}")
         for problem in result.problems:
             where = f"（{problem.where}）" if problem.where else ""
             self.stderr.write(f"{problem.code}{where}：{problem.message}")
