@@ -55,12 +55,24 @@ def subtree_ids(roots: Iterable[int]) -> set[int]:
     return set(Organization.objects.filter(subtree_q(tops)).values_list("pk", flat=True))
 
 
+def tops(orgs: Iterable[Organization]) -> list[Organization]:
+    """The given organizations without those inside another one's subtree."""
+    kept: list[Organization] = []
+    # Sorted by path, a subtree is contiguous: compare with the last one kept only.
+    for org in sorted(orgs, key=lambda o: o.path):
+        if not (kept and org.path and org.path.startswith(kept[-1].path)):
+            kept.append(org)
+    return kept
+
+
 def tree_order(roots: Iterable[Organization]) -> list[Organization]:
     """The given organizations and everything under them, parents before children."""
+    roots = list(roots)
     children: dict[int | None, list[Organization]] = {}
-    for org in Organization.objects.order_by("code"):
+    # Only the subtrees asked for: a district's workbook reads its district, not the province.
+    for org in Organization.objects.filter(subtree_q(tops(roots))).order_by("code"):
         children.setdefault(org.parent_id, []).append(org)
-    out, seen, stack = [], set(), list(reversed(list(roots)))
+    out, seen, stack = [], set(), list(reversed(roots))
     while stack:
         org = stack.pop()
         if org.pk in seen:

@@ -263,3 +263,15 @@ def test_it_adds_up_the_statistics_in_one_aggregate_query_at_two_sizes(django_as
     assert [y["reports"] for y in small] == [1] and [y["reports"] for y in large] == [1, 2]
     one = small[0]
     assert large[1]["received"] == 2 * one["received"] and large[1]["mix"][0]["value"] == 2 * one["mix"][0]["value"]
+
+
+def test_it_orders_a_subtree_for_the_workbook_reading_that_subtree_only(django_assert_num_queries):
+    _tree(3, 2, 2)
+    city = Organization.objects.get(code="c1")
+    everything = list(Organization.objects.filter(code__startswith="c1"))  # the export job passes its whole scope
+    with django_assert_num_queries(1) as captured:
+        ordered = permissions.tree_order(everything)
+    assert "LIKE" in captured.captured_queries[0]["sql"].upper()
+    assert ordered[0] == city and {o.code for o in ordered} == {o.code for o in everything}
+    codes = [o.code for o in ordered]
+    assert codes.index("c1d0") < codes.index("c1d0o0") < codes.index("c1d1")
