@@ -9,7 +9,8 @@ of --runs, with their query counts, printed against the issue's targets.
         .venv/bin/python bench/scale.py [--orgs 1000 3000 10000] [--runs 5]
 
 Targets are printed, never asserted. The databases ``reportsite_scale_<N>`` are
-dropped and created again on each run (``--keep`` leaves them for a browser walk).
+left for a browser walk (users scale-province and scale-district, password
+bench-scale-1) and dropped and created again by the next run.
 """
 
 from __future__ import annotations
