@@ -275,3 +275,16 @@ def test_it_orders_a_subtree_for_the_workbook_reading_that_subtree_only(django_a
     assert ordered[0] == city and {o.code for o in ordered} == {o.code for o in everything}
     codes = [o.code for o in ordered]
     assert codes.index("c1d0") < codes.index("c1d0o0") < codes.index("c1d1")
+
+
+def test_it_fills_the_paths_of_existing_organizations_in_the_migration():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("disclosure.migrations.0007_scale_reads")
+    _tree(2, 1, 1)
+    expected = dict(Organization.objects.values_list("pk", "path"))
+    Organization.objects.update(path="")
+    migration.fill_paths(apps, None)
+    assert dict(Organization.objects.values_list("pk", "path")) == expected
