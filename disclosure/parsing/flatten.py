@@ -361,3 +361,51 @@ def _add_prose(text: str, add) -> None:
             add([piece.strip()], False)
     for piece in tail:
         add([piece], False)
+
+
+def narrow_by_columns(fmt: Format, cells: dict, ambiguity: Ambiguity) -> tuple[int, ...] | None:
+    """The one candidate of a table-三 row that the columns' own sums allow, if exactly one.
+
+    Each column must balance: （七）总计 is the sum of the outcome rows, and 新收 + 结转 =
+    总计 + 结转下年. A column whose other cells are all known fixes this row's cell; the
+    derivations must agree, every cell of the row must be fixed, and then the one
+    candidate equal to them is taken.
+    """
+    if not ambiguity.candidates or not ambiguity.refs[0].startswith("applications."):
+        return None
+    if len(ambiguity.candidates) > MAX_CANDIDATES:
+        return None  # the list was cut short: another split might fit as well
+    row = ambiguity.refs[0].split(".")[1]
+    outcome = [r.code for r in fmt.outcome_rows]
+    fixed: dict[int, int] = {}
+    for index, col in enumerate(fmt.applications_columns):
+
+        def value(code: str, col: str = col.code) -> int | None:
+            return cells.get(f"applications.{code}.{col}")
+
+        derived: set[int] = set()
+        if row in outcome:
+            others = [value(r) for r in outcome if r != row]
+            if value("outcome_total") is not None and None not in others:
+                derived.add(value("outcome_total") - sum(others))
+        balance = ["new_received", "carried_over", "outcome_total", "carried_forward"]
+        if row in balance:
+            known = {r: value(r) for r in balance if r != row}
+            if None not in known.values():
+                signs = {"new_received": 1, "carried_over": 1, "outcome_total": -1, "carried_forward": -1}
+                rest = sum(signs[r] * v for r, v in known.items())
+                derived.add(-rest * signs[row])
+        if row == "outcome_total":
+            parts = [value(r) for r in outcome]
+            if None not in parts:
+                derived.add(sum(parts))
+        if len(derived) > 1:
+            return None  # the printed column does not balance: it fixes nothing
+        if derived:
+            fixed[index] = derived.pop()
+    if len(fixed) < len(fmt.applications_columns):
+        # Every cell must be fixed: a candidate matching a few columns could do so by chance
+        # where the printed table misprints another.
+        return None
+    fits = [c for c in ambiguity.candidates if all(c[i] == v for i, v in fixed.items())]
+    return fits[0] if len(fits) == 1 else None

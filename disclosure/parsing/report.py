@@ -91,13 +91,34 @@ def _article_lines(lines: list[Line], page: dict[str, str]) -> list[Line]:
     return lines[start:end]
 
 
-def _with_ambiguities(fmt: Format, problems: list[Problem], ambiguities: list[flatten.Ambiguity]) -> list[Problem]:
-    """The rows whose digits would not split: said so with their candidates, not as rows without numbers."""
+def _with_ambiguities(fmt: Format, tables, ambiguities: list[flatten.Ambiguity]) -> list[Problem]:
+    """The rows whose digits would not split: settled by their columns' sums when that leaves
+    one candidate, else said so with their candidates (not as rows without numbers)."""
+    problems = tables.problems
     if not ambiguities:
         return problems
     refs = {ref for a in ambiguities for ref in a.refs}
     kept = [p for p in problems if not (p.code == "row_empty" and p.cells and set(p.cells) <= refs)]
+    unsettled = []
     for a in ambiguities:
+        known = all(ref in tables.cells for ref in a.refs)
+        settled = flatten.narrow_by_columns(fmt, tables.cells, a) if known else None
+        if settled is None:
+            unsettled.append(a)
+            continue
+        for ref, value in zip(a.refs, settled, strict=True):
+            tables.cells[ref] = value
+        kept.append(
+            Problem(
+                "digits_split",
+                f"连在一起的数字“{a.printed}”有{len(a.candidates)}种拆分，只有"
+                f"“{' | '.join(str(v) for v in settled)}”使各列勾稽关系成立，已按此填入，请核对。",
+                a.refs,
+                a.where,
+                a.candidates,
+            )
+        )
+    for a in unsettled:
         labels = "、".join(fmt.label_of(ref) for ref in a.refs)
         if a.candidates:
             shown = "；".join(" | ".join(str(v) for v in c) for c in a.candidates)
@@ -152,7 +173,7 @@ def parse_lines(
         year or nar.title_year(title) or nar.title_year(preamble_text), format_evidence(tokens), problems
     )
     tables = read_tables(fmt, tokens)
-    problems += _with_ambiguities(fmt, tables.problems, ambiguities)
+    problems += _with_ambiguities(fmt, tables, ambiguities)
 
     # The last section carries the signature and the date.
     last = next((code for code in reversed(nar.NARRATIVE_SECTIONS) if code in layout.narrative), None)
