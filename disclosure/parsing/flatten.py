@@ -27,6 +27,7 @@ from .values import Kind, read_cell
 FLAT_MIN_CHARS = 200
 MAX_DIGITS = 7  # a count of a report's table: never more than 9 999 999
 MAX_CANDIDATES = 20
+MAX_STEPS = 200_000  # a search this long is a run no report prints: left unsplit
 _SECTION_NUMBERS = "一二三四五六七八九十"
 _row_ids = count(10_000_000)  # apart from extract's ids: a cut line is a row of its own
 
@@ -168,11 +169,13 @@ def split_candidates(pieces: list[str], cells: int, block: int | None) -> list[t
     (a table-三 row: one block of 7; table 四: three of 5); None for no constraint. A
     number never has a leading zero and never spans a space. The block's total is
     forced by its parts, which keeps the search small. None when the pieces are not
-    all digit runs; at most MAX_CANDIDATES + 1 splits are returned.
+    all digit runs or the search ran past MAX_STEPS; at most MAX_CANDIDATES + 1 splits
+    are returned.
     """
     if not pieces or not all(p.isdigit() for p in pieces):
         return None
     found: list[tuple[int, ...]] = []
+    steps = [0]
 
     def take(piece: int, offset: int) -> list[tuple[str, int, int]]:
         """Numbers that can start here: (digits, next piece, next offset)."""
@@ -186,7 +189,8 @@ def split_candidates(pieces: list[str], cells: int, block: int | None) -> list[t
         return out
 
     def walk(piece: int, offset: int, acc: list[int]) -> None:
-        if len(found) > MAX_CANDIDATES:
+        steps[0] += 1
+        if len(found) > MAX_CANDIDATES or steps[0] > MAX_STEPS:
             return
         if len(acc) == cells:
             if piece == len(pieces):
@@ -208,7 +212,7 @@ def split_candidates(pieces: list[str], cells: int, block: int | None) -> list[t
             walk(nxt_piece, nxt_offset, acc + [int(digits)])
 
     walk(0, 0, [])
-    return found
+    return None if steps[0] > MAX_STEPS else found
 
 
 # -- cutting the line ---------------------------------------------------------------------
