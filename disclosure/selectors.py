@@ -158,7 +158,9 @@ def authors(report: Report) -> set[int]:
             continue
         # Workflow steps record only {"status": …}; one event of this kind by this
         # person that records anything else (or no changes at all) is authoring.
-        candidates = events.filter(actor_id=actor, action=action).exclude(data__changes__has_key="status")
+        # (Spelled out for PostgreSQL, where excluding a key of a missing object drops the row.)
+        content = Q(data__changes__isnull=True) | ~Q(data__changes__has_key="status")
+        candidates = events.filter(actor_id=actor, action=action).filter(content)
         if candidates.exists():
             found.add(actor)
     return found
