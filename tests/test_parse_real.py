@@ -434,3 +434,25 @@ def test_the_command_says_how_the_file_was_decoded_and_what_the_page_declares(re
         pass
     assert "文字编码：gb18030" in err.getvalue()
     assert "网页元数据 PubDate：2022-01-25 09:30" in err.getvalue()
+
+
+def test_it_reads_a_report_a_page_writes_with_javascript(report):
+    import json
+
+    doc, text = report
+    article = page_of(text, chrome=False).split("<body>", 1)[1].split("</body>", 1)[0]
+    # As content management systems print it: a JS string, quotes and non-ASCII escaped, cut in pieces.
+    literal = json.dumps(article)
+    cut = len(literal) // 2
+    while literal[cut - 1] == "\\":
+        cut += 1
+    script = (
+        f'var content = {literal[:cut]}" +\n "{literal[cut:]};\ndocument.getElementById("zoom").innerHTML = content;'
+    )
+    page = (
+        "<html><head><meta charset='gbk'><title>年度报告</title></head><body>"
+        f"{NAV}<div id='zoom'></div><script>{script}</script></body></html>"
+    )
+    result = parse_report(page.encode("gb18030"), filename="js.html")
+    assert result.document["organization"]["name"] == "测试局"
+    assert cells(result.document) == cells(doc)

@@ -259,8 +259,47 @@ def page_meta(data: bytes) -> dict[str, str]:
     return found
 
 
+# A JavaScript string literal, and the escapes inside one.
+_JS_STRING = re.compile(r'"((?:[^"\\\n]|\\.)+)"|\'((?:[^\'\\\n]|\\.)+)\'', re.S)
+_JS_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)", re.S)
+_JS_SIMPLE = {"n": "\n", "t": "\t", "r": "", "b": "", "f": "", "v": "", "0": ""}
+
+
+def _js_unescape(text: str) -> str:
+    def repl(match: re.Match) -> str:
+        code = match.group(1)
+        if code[0] in "ux" and len(code) > 1:
+            return chr(int(code[1:], 16))
+        return _JS_SIMPLE.get(code, code)
+
+    return _JS_ESCAPE.sub(repl, text)
+
+
+def _script_html(root) -> bytes | None:
+    """A report a page writes with JavaScript (document.write, innerHTML = "…"): its markup."""
+    for script in root.iter("script"):
+        code = script.text or ""
+        if "政府信息公开" not in code and "\\u" not in code:
+            continue
+        pieces = [_js_unescape(a or b) for a, b in _JS_STRING.findall(code)]
+        markup = "".join(p for p in pieces if "<" in p or re.search(_CJK, p))
+        if "主动公开政府信息" in markup:
+            return markup.encode("utf-8")
+    return None
+
+
 def from_html(data: bytes) -> list[Line]:
     root = _html_root(data)
+    lines = _html_lines(root)
+    if not any("主动公开政府信息" in line.text for line in lines):
+        # Nothing of a report shows: the page may hold it in a script's strings.
+        markup = _script_html(root)
+        if markup is not None:
+            lines += _html_lines(_html_root(markup))
+    return lines
+
+
+def _html_lines(root) -> list[Line]:
     lines: list[Line] = []
     holders = _block_holders(root)
 
