@@ -456,3 +456,12 @@ def test_it_reads_a_report_a_page_writes_with_javascript(report):
     result = parse_report(page.encode("gb18030"), filename="js.html")
     assert result.document["organization"]["name"] == "测试局"
     assert cells(result.document) == cells(doc)
+
+
+def test_it_keeps_a_sentence_of_the_report_that_starts_like_site_furniture(report):
+    doc, text = report
+    text = text.replace("## 六、", "相关信息已在本机关门户网站公开，接受社会监督。\n\n## 六、")
+    result = parse_report(page_of(text, meta=META).encode("utf-8"), filename="t.html")
+    problems = doc["narrative"]["problems"] + "\n相关信息已在本机关门户网站公开，接受社会监督。"
+    assert result.document["narrative"]["problems"] == problems
+    assert result.document["narrative"]["other_matters"] == doc["narrative"]["other_matters"]

@@ -72,9 +72,12 @@ def _choose_format(year: int | None, evidence: dict[str, int], problems: list[Pr
 
 # Where a government page's article ends: what follows is the site's (links, sharing, footer).
 _PAGE_TAIL = re.compile(
-    r"^[\s【\[]*(?:相关链接|相关文件|相关阅读|相关新闻|相关信息|相关稿件|分享到|分享至|打印本页|【?打印】?$|"
-    r"关闭窗口|关闭本页|扫一扫在手机|版权所有|主办单位|主办：|承办单位|网站标识码|网站地图|ICP备|上一篇|下一篇)"
+    r"^[\s【\[]*(?:相关(?:链接|阅读|新闻|稿件)|相关(?:文件|信息)\s*(?:[:：]|$)|分享到|分享至|打印本页|"
+    r"【?打印】?\s*$|关闭窗口|关闭本页|扫一扫在手机|版权所有|主办单位|主办：|承办单位|网站标识码|网站地图|"
+    r"上一篇|下一篇)"
 )
+# Site furniture is short; a report's sentence that happens to start so is not.
+_PAGE_TAIL_MAX = 80
 
 
 def _article_lines(lines: list[Line], page: dict[str, str]) -> list[Line]:
@@ -85,7 +88,11 @@ def _article_lines(lines: list[Line], page: dict[str, str]) -> list[Line]:
         at = next((i for i, line in enumerate(lines[:200]) if not line.table and key(line.text) == title), None)
         start = at if at is not None else 0
     end = next(
-        (i for i in range(start + 1, len(lines)) if not lines[i].table and _PAGE_TAIL.match(lines[i].text)),
+        (
+            i
+            for i in range(start + 1, len(lines))
+            if not lines[i].table and len(lines[i].text) <= _PAGE_TAIL_MAX and _PAGE_TAIL.match(lines[i].text)
+        ),
         len(lines),
     )
     return lines[start:end]
