@@ -465,3 +465,10 @@ def test_it_keeps_a_sentence_of_the_report_that_starts_like_site_furniture(repor
     problems = doc["narrative"]["problems"] + "\n相关信息已在本机关门户网站公开，接受社会监督。"
     assert result.document["narrative"]["problems"] == problems
     assert result.document["narrative"]["other_matters"] == doc["narrative"]["other_matters"]
+
+
+def test_it_reads_a_report_inside_an_element_whose_class_looks_like_site_furniture(report):
+    doc, text = report
+    page = page_of(text, chrome=False).replace("<div class='article'>", "<div class='content-bottom'>")
+    result = parse_report(page.encode("utf-8"), filename="t.html")
+    assert cells(result.document) == cells(doc)

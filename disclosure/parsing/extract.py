@@ -212,8 +212,8 @@ _CHROME_TAGS = {"nav", "footer", "aside", "menu", "form", "button", "select", "i
 _CHROME_WORDS = {
     "nav", "navbar", "navigation", "menu", "menus", "footer", "foot", "bottom", "topbar",
     "breadcrumb", "breadcrumbs", "crumb", "crumbs", "position", "location", "share", "bshare", "jiathis",
-    "bdshare", "social", "related", "relate", "xgxx", "xglj", "links", "friendlink", "sidebar", "side",
-    "toolbar", "tools", "print", "login", "search", "copyright", "banner", "dh", "daohang",
+    "bdshare", "social", "related", "relate", "xgxx", "xglj", "links", "friendlink", "sidebar",
+    "toolbar", "tools", "login", "search", "copyright", "banner", "dh", "daohang",
 }  # fmt: skip
 _CHROME_TOKENS = re.compile(r"[A-Za-z]+")
 
@@ -291,7 +291,12 @@ def _script_html(root) -> bytes | None:
 def from_html(data: bytes) -> list[Line]:
     root = _html_root(data)
     lines = _html_lines(root)
-    if not any("主动公开政府信息" in line.text for line in lines):
+    if not _shows_report(lines):
+        # A report inside an element whose class only looked like site furniture.
+        whole = _html_lines(root, chrome=True)
+        if _shows_report(whole):
+            return whole
+    if not _shows_report(lines):
         # Nothing of a report shows: the page may hold it in a script's strings.
         markup = _script_html(root)
         if markup is not None:
@@ -299,7 +304,12 @@ def from_html(data: bytes) -> list[Line]:
     return lines
 
 
-def _html_lines(root) -> list[Line]:
+def _shows_report(lines: list[Line]) -> bool:
+    return any("主动公开政府信息" in line.text for line in lines)
+
+
+def _html_lines(root, chrome: bool = False) -> list[Line]:
+    """The page's lines; site furniture left out unless ``chrome``."""
     lines: list[Line] = []
     holders = _block_holders(root)
 
@@ -314,7 +324,7 @@ def _html_lines(root) -> list[Line]:
 
     def walk(el) -> None:
         tag = _tag(el)
-        if tag in _SKIP_TAGS or not tag or (tag not in ("body", "html") and _is_chrome(el)):
+        if tag in _SKIP_TAGS or not tag or (not chrome and tag not in ("body", "html") and _is_chrome(el)):
             return
         if tag == "table":
             lines.extend(_html_table(el))
@@ -337,7 +347,7 @@ def _html_lines(root) -> list[Line]:
                 walk(child)
             elif ctag == "br":
                 flush(buffer, heading)
-            elif ctag not in _SKIP_TAGS and not (ctag and _is_chrome(child)):
+            elif ctag not in _SKIP_TAGS and not (ctag and not chrome and _is_chrome(child)):
                 buffer.append(child.text_content() if ctag else "")
             buffer.append(child.tail or "")
         flush(buffer, heading)
