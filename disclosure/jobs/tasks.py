@@ -12,6 +12,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.db import DatabaseError
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from ..models import Job
 from . import core
@@ -90,56 +91,29 @@ def _options(kind: str) -> dict:
     }
 
 
-@shared_task(**_options(Kind.READ_UPLOAD))
-def read_upload(self, job_id: str) -> str:
-    from ..services.uploads import read_upload as body
-
-    return core.run(self, job_id, body, POLICIES[Kind.READ_UPLOAD])
-
-
-@shared_task(**_options(Kind.PUBLISH))
-def publish(self, job_id: str) -> str:
-    from .publishing import publish as body
-
-    return core.run(self, job_id, body, POLICIES[Kind.PUBLISH])
-
-
-@shared_task(**_options(Kind.MAIL))
-def mail(self, job_id: str) -> str:
-    from .mail import send_notification as body
-
-    return core.run(self, job_id, body, POLICIES[Kind.MAIL])
-
-
-@shared_task(**_options(Kind.EXPORT))
-def export(self, job_id: str) -> str:
-    from .exports import jurisdiction_workbook as body
-
-    return core.run(self, job_id, body, POLICIES[Kind.EXPORT])
-
-
-@shared_task(**_options(Kind.YEAR_ZIP))
-def year_zip(self, job_id: str) -> str:
-    from .exports import year_zip as body
-
-    return core.run(self, job_id, body, POLICIES[Kind.YEAR_ZIP])
-
-
-@shared_task(**_options(Kind.REMIND))
-def remind(self, job_id: str) -> str:
-    from .mail import send_reminders as body
-
-    return core.run(self, job_id, body, POLICIES[Kind.REMIND])
-
-
-TASKS = {
-    Kind.READ_UPLOAD: read_upload,
-    Kind.PUBLISH: publish,
-    Kind.MAIL: mail,
-    Kind.EXPORT: export,
-    Kind.REMIND: remind,
-    Kind.YEAR_ZIP: year_zip,
+# Each kind's work: a function of the Job, imported when a worker runs it.
+BODIES: dict[str, str] = {
+    Kind.READ_UPLOAD: "disclosure.services.uploads.read_upload",
+    Kind.PUBLISH: "disclosure.jobs.publishing.publish",
+    Kind.MAIL: "disclosure.jobs.mail.send_notification",
+    Kind.EXPORT: "disclosure.jobs.exports.jurisdiction_workbook",
+    Kind.YEAR_ZIP: "disclosure.jobs.exports.year_zip",
+    Kind.REMIND: "disclosure.jobs.mail.send_reminders",
 }
+
+
+def _task(kind: str):
+    @shared_task(**_options(kind))
+    def task(self, job_id: str) -> str:
+        return core.run(self, job_id, import_string(BODIES[kind]), POLICIES[kind])
+
+    return task
+
+
+TASKS = {kind: _task(kind) for kind in BODIES}
+read_upload, publish, mail, export, year_zip, remind = (
+    TASKS[kind] for kind in (Kind.READ_UPLOAD, Kind.PUBLISH, Kind.MAIL, Kind.EXPORT, Kind.YEAR_ZIP, Kind.REMIND)
+)
 
 
 @shared_task(name="disclosure.jobs.remind_deadline", ignore_result=True)
