@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 from django.db.models import Case, CharField, Count, F, FilteredRelation, Q, Value, When
 
@@ -218,19 +219,23 @@ def comment_threads(report: Report) -> list[dict]:
     ]
 
 
-def jurisdiction_rows(organizations, year: int) -> list:
-    """Each organization with its report for ``year`` (or none), for the jurisdiction workbook."""
+def jurisdiction_rows(organizations, year: int, *, batch: int = 500) -> Iterator:
+    """Each organization with its report for ``year`` (or none), for the jurisdiction workbook.
+
+    Read a batch at a time, so a province's 10,000 reports are never all in memory.
+    """
     from .office import JurisdictionRow
 
-    reports = {r.organization_id: r for r in report_queryset().filter(organization__in=organizations, year=year)}
-    rows = []
-    for org in organizations:
-        report = reports.get(org.pk)
-        if report is None:
-            rows.append(JurisdictionRow(org.name, org.code, "未填报", None))
-        else:
-            rows.append(JurisdictionRow(org.name, org.code, report.get_status_display(), export_report(report)))
-    return rows
+    organizations = list(organizations)
+    for start in range(0, len(organizations), batch):
+        chunk = organizations[start : start + batch]
+        reports = {r.organization_id: r for r in report_queryset().filter(organization__in=chunk, year=year)}
+        for org in chunk:
+            report = reports.get(org.pk)
+            if report is None:
+                yield JurisdictionRow(org.name, org.code, "未填报", None)
+            else:
+                yield JurisdictionRow(org.name, org.code, report.get_status_display(), export_report(report))
 
 
 # -- the supervisor's dashboard, answered by the database (ADR 0014) ---------------------

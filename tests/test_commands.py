@@ -183,3 +183,22 @@ def test_it_publishes_an_imported_workbook_only_with_its_stored_publication(tmp_
     assert report.status == Report.Status.PUBLISHED
     assert Publication.objects.filter(report=report).count() == 1
     assert "公开版本 r1" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_it_exports_a_jurisdiction_workbook_streamed_with_its_counts(tmp_path):
+    from openpyxl import load_workbook
+
+    from disclosure import formats as reg
+    from disclosure.services import import_document
+
+    report = import_document(balanced_document("2021", year=2021)).report
+    root = report.organization
+    Organization.objects.create(name="下属局", code="child-org", kind="department", parent=root)
+    out = tmp_path / "j.xlsx"
+    stdout = StringIO()
+    call_command("jurisdiction_xlsx", root.code, "2021", "-o", str(out), stdout=stdout)
+    assert "（2个机关，1份报告）" in stdout.getvalue()
+    sheet = load_workbook(out)[reg.get_format("2021").section("applications").title]
+    codes = [sheet.cell(row=r, column=1).value for r in range(1, sheet.max_row + 1)]
+    assert codes[-2:] == [root.code, "child-org"]

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.files import File
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -36,11 +35,16 @@ def jurisdiction_workbook(job: Job) -> dict[str, Any]:
     if not scope:
         raise JobFailed(NO_SCOPE_MESSAGE, code="no_scope")
     orgs = [o for o in permissions.tree_order(Organization.objects.filter(pk__in=scope)) if o.pk in scope]
-    data = jurisdiction_xlsx(year, jurisdiction_rows(orgs, year), title=f"{year}年度{REPORT_NAME}数据")
-    if job.result_file:
-        job.result_file.delete(save=False)  # a retry replaces what an earlier attempt stored
-    job.result_file.save(f"{job.pk}.xlsx", ContentFile(data), save=True)
-    return {"filename": export_filename(year), "size": len(data), "organizations": len(orgs)}
+    # Written row by row to a temporary file (write-only mode), then stored: a
+    # province's workbook never sits in memory whole.
+    with tempfile.TemporaryFile() as spool:
+        jurisdiction_xlsx(year, jurisdiction_rows(orgs, year), title=f"{year}年度{REPORT_NAME}数据", out=spool)
+        size = spool.tell()
+        spool.seek(0)
+        if job.result_file:
+            job.result_file.delete(save=False)  # a retry replaces what an earlier attempt stored
+        job.result_file.save(f"{job.pk}.xlsx", File(spool), save=True)
+    return {"filename": export_filename(year), "size": size, "organizations": len(orgs)}
 
 
 # A failed package is tried again by the next visitor after this long, not at every request.

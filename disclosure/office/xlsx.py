@@ -12,15 +12,18 @@ stays 0, printed totals stay as printed, the 2019 procurement unit is kept.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.cell_range import CellRange
 
 from .. import formats as reg
 from ..cells import CellInputError, parse_cell
@@ -411,75 +414,109 @@ def _cell_columns(fmt: Format, section: str) -> list[tuple[tuple[str, ...], str,
     return out
 
 
-def jurisdiction_xlsx(year: int, rows: list[JurisdictionRow], *, title: str = "") -> bytes:
-    """One workbook for a jurisdiction-year: a sheet per table, a row per organization."""
+JURISDICTION_SECTIONS = ("active_disclosure", "applications", "reviews")
+JURISDICTION_FIXED = ("机关代码", "机关名称", "报告状态")
+
+
+def _bordered(sheet: Any, value: Any, *, font: Font | None = None, header: bool = False) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.border = BORDER
+    if font is not None:
+        cell.font = font
+    if header:
+        cell.alignment, cell.fill = CENTER, HEADER_FILL
+    return cell
+
+
+def _jurisdiction_sheet(workbook: Workbook, fmt: Format, section: str, heading: str) -> tuple[Any, list]:
+    """A write-only sheet with its title and statutory column headers written; the rows follow."""
+    sheet = workbook.create_sheet(fmt.section(section).title)
+    columns = _cell_columns(fmt, section)
+    depth = max(len(levels) for levels, _ref, _spec in columns)
+    fixed, first = JURISDICTION_FIXED, len(JURISDICTION_FIXED) + 1
+    width = len(fixed) + len(columns)
+    head, refs_row = 2, 2 + depth
+    # Widths, merges, the hidden refs row and the frozen panes are set before any row is written.
+    for letter, size in (("A", 16), ("B", 28), ("C", 10)):
+        sheet.column_dimensions[letter].width = size
+    for j in range(len(columns)):
+        sheet.column_dimensions[get_column_letter(first + j)].width = 12
+    sheet.row_dimensions[refs_row].hidden = True  # machine-readable cell refs
+    sheet.freeze_panes = f"{get_column_letter(first)}{refs_row + 1}"
+    sheet.merged_cells.add(CellRange(min_col=1, min_row=1, max_col=width, max_row=1))
+    labels: dict[tuple[int, int], tuple[str, Font]] = {}
+    bold10, bold9 = Font(name=FONT_NAME, size=10, bold=True), Font(name=FONT_NAME, size=9, bold=True)
+    for i, label in enumerate(fixed, 1):
+        sheet.merged_cells.add(CellRange(min_col=i, min_row=head, max_col=i, max_row=head + depth - 1))
+        labels[head, i] = (label, bold10)
+    for level in range(depth):
+        start = 0
+        while start < len(columns):
+            levels = columns[start][0]
+            end = start
+            # Merge neighbours that share this header and every header above it.
+            while end + 1 < len(columns) and columns[end + 1][0][: level + 1] == levels[: level + 1]:
+                end += 1
+            if level < len(levels):
+                bottom = head + level if level < len(levels) - 1 else head + depth - 1
+                if end > start or bottom > head + level:
+                    sheet.merged_cells.add(
+                        CellRange(min_col=first + start, min_row=head + level, max_col=first + end, max_row=bottom)
+                    )
+                labels[head + level, first + start] = (levels[level], bold9)
+            start = end + 1
+    title = WriteOnlyCell(sheet, value=heading)
+    title.font = Font(name=FONT_NAME, size=14, bold=True)
+    sheet.append([title])
+    for r in range(head, refs_row):
+        row = []
+        for c in range(1, width + 1):
+            value, font = labels.get((r, c), (None, None))
+            row.append(_bordered(sheet, value, font=font, header=True))
+        sheet.append(row)
+    refs = ["ref", None, None, *(ref for _levels, ref, _spec in columns)]
+    sheet.append([_bordered(sheet, ref) for ref in refs])
+    return sheet, columns
+
+
+def _jurisdiction_row(sheet: Any, columns: list, row: JurisdictionRow) -> list:
+    name = _bordered(sheet, row.name)
+    _keep_text(name)
+    cells = [_bordered(sheet, row.code), name, _bordered(sheet, row.status)]
+    for _levels, _ref, spec in columns:
+        value = cell_value(row.document, spec) if row.document is not None else None
+        cell = _bordered(sheet, _excel_amount(value) if spec.kind == CellKind.AMOUNT else value)
+        cell.number_format = NUMBER_FORMATS[spec.kind]
+        cells.append(cell)
+    return cells
+
+
+def jurisdiction_xlsx(
+    year: int, rows: Iterable[JurisdictionRow], *, title: str = "", out: IO[bytes] | None = None
+) -> bytes | None:
+    """One workbook for a jurisdiction-year: a sheet per table, a row per organization.
+
+    Written in openpyxl's write-only mode as ``rows`` yields them, so a
+    province of 10,000 organizations never sits in memory as cell objects.
+    Returns the bytes, or writes them to ``out`` and returns None.
+    """
     fmt = reg.format_for_year(year)
+    workbook = Workbook(write_only=True)
+    sheets = []
+    for section in JURISDICTION_SECTIONS:
+        heading = f"{title}——{fmt.section(section).title}" if title else f"{year}年度{fmt.section(section).title}"
+        sheets.append(_jurisdiction_sheet(workbook, fmt, section, heading))
     for row in rows:
         if row.document is not None and row.document["format"] != fmt.code:
             raise InvalidDocument(
                 f"{row.name}的报告为{row.document['format']}格式，与{year}年度的{fmt.code}格式不符。",
                 code="format_mismatch",
             )
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    fixed = ("机关代码", "机关名称", "报告状态")
-    for section in ("active_disclosure", "applications", "reviews"):
-        sheet = workbook.create_sheet(fmt.section(section).title)
-        columns = _cell_columns(fmt, section)
-        depth = max(len(levels) for levels, _ref, _spec in columns)
-        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(fixed) + len(columns))
-        heading = f"{title}——{fmt.section(section).title}" if title else f"{year}年度{fmt.section(section).title}"
-        sheet.cell(row=1, column=1, value=heading).font = Font(name=FONT_NAME, size=14, bold=True)
-        head = 2
-        for i, label in enumerate(fixed, 1):
-            sheet.merge_cells(start_row=head, start_column=i, end_row=head + depth - 1, end_column=i)
-            cell = sheet.cell(row=head, column=i, value=label)
-            cell.font, cell.alignment, cell.fill = Font(name=FONT_NAME, size=10, bold=True), CENTER, HEADER_FILL
-        first = len(fixed) + 1
-        for level in range(depth):
-            start = 0
-            while start < len(columns):
-                levels = columns[start][0]
-                end = start
-                # Merge neighbours that share this header and every header above it.
-                while end + 1 < len(columns) and columns[end + 1][0][: level + 1] == levels[: level + 1]:
-                    end += 1
-                if level < len(levels):
-                    bottom = head + level if level < len(levels) - 1 else head + depth - 1
-                    if end > start or bottom > head + level:
-                        sheet.merge_cells(
-                            start_row=head + level,
-                            start_column=first + start,
-                            end_row=bottom,
-                            end_column=first + end,
-                        )
-                    cell = sheet.cell(row=head + level, column=first + start, value=levels[level])
-                    cell.font, cell.alignment, cell.fill = Font(name=FONT_NAME, size=9, bold=True), CENTER, HEADER_FILL
-                start = end + 1
-        refs_row = head + depth
-        sheet.cell(row=refs_row, column=1, value="ref")
-        for j, (_levels, ref, _spec) in enumerate(columns):
-            sheet.cell(row=refs_row, column=first + j, value=ref)
-        sheet.row_dimensions[refs_row].hidden = True  # machine-readable cell refs
-        for i, row in enumerate(rows, refs_row + 1):
-            sheet.cell(row=i, column=1, value=row.code)
-            _keep_text(sheet.cell(row=i, column=2, value=row.name))
-            sheet.cell(row=i, column=3, value=row.status)
-            for j, (_levels, _ref, spec) in enumerate(columns):
-                value = cell_value(row.document, spec) if row.document is not None else None
-                target = sheet.cell(row=i, column=first + j)
-                target.value = _excel_amount(value) if spec.kind == CellKind.AMOUNT else value
-                target.number_format = NUMBER_FORMATS[spec.kind]
-        for r in range(head, refs_row + len(rows) + 1):
-            for c in range(1, first + len(columns)):
-                sheet.cell(row=r, column=c).border = BORDER
-        sheet.column_dimensions["A"].width = 16
-        sheet.column_dimensions["B"].width = 28
-        sheet.column_dimensions["C"].width = 10
-        for j in range(len(columns)):
-            sheet.column_dimensions[get_column_letter(first + j)].width = 12
-        sheet.freeze_panes = sheet.cell(row=refs_row + 1, column=first)
-    workbook.active = 0
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+        for sheet, columns in sheets:
+            sheet.append(_jurisdiction_row(sheet, columns, row))
+    if out is not None:
+        workbook.save(out)
+        return None
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

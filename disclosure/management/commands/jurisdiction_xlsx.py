@@ -23,8 +23,16 @@ class Command(BaseCommand):
         root = Organization.objects.filter(code=options["org_code"]).first()
         if root is None:
             raise CommandError(f"没有找到机关“{options['org_code']}”。")
-        rows = jurisdiction_rows(tree_order([root]), options["year"])
+        counted = {"orgs": 0, "reports": 0}
+
+        def rows():
+            # Streamed into the workbook; counted on the way for the summary line.
+            for row in jurisdiction_rows(tree_order([root]), options["year"]):
+                counted["orgs"] += 1
+                counted["reports"] += row.document is not None
+                yield row
+
         title = f"{root.name}及所属机关{options['year']}年度{REPORT_NAME}数据"
-        Path(options["output"]).write_bytes(jurisdiction_xlsx(options["year"], rows, title=title))
-        done = sum(1 for r in rows if r.document is not None)
-        self.stdout.write(f"已导出：{options['output']}（{len(rows)}个机关，{done}份报告）")
+        with Path(options["output"]).open("wb") as out:
+            jurisdiction_xlsx(options["year"], rows(), title=title, out=out)
+        self.stdout.write(f"已导出：{options['output']}（{counted['orgs']}个机关，{counted['reports']}份报告）")
