@@ -54,7 +54,7 @@ class _Anchor:
     text: str
     refs: tuple[str, ...] = ()
     block: int | None = None  # the cells' sum blocks (split_candidates)
-    tail: str = ""  # the label's own number (2 of 2.重复申请), which may end the run before it
+    tail: str = ""  # the label's own number (the 2 of a row label "2.…"), which may end the run before it
     section: str = ""
     strict: re.Pattern | None = None
 
@@ -331,7 +331,7 @@ def _row_cells(anchor: _Anchor, rest: str, following: _Anchor | None) -> tuple[l
     runs = [pieces]
     tail = following.tail if following is not None else ""
     if tail and pieces and pieces[-1].endswith(tail):
-        # 2.重复申请 printed without its dot: the 2 may be the end of this row's run or its numbering.
+        # A numbered row label printed without its dot: the 2 may be the end of this row's run or its numbering.
         shorter = pieces[:-1] + ([pieces[-1][: -len(tail)]] if pieces[-1] != tail else [])
         runs.append(shorter)
     candidates: list[tuple[int, ...]] = []
