@@ -383,7 +383,12 @@ def test_it_stops_a_child_that_passes_the_checks_and_the_parent_takes_the_next_f
     before = rss()
     started = time.monotonic()
     error = refused_untrusted(data, "chars.pdf", limits)
-    assert error.params["limit"] == limit and words in error.messages[0]
+    if limit == "memory" and error.params["limit"] == "crashed":
+        # Out of address space inside C code (pdfminer's, lxml's) the child may die of a
+        # signal instead of raising MemoryError: refused all the same, named as a crash.
+        assert "读取程序异常退出" in error.messages[0]
+    else:
+        assert error.params["limit"] == limit and words in error.messages[0]
     assert time.monotonic() - started < limits.wall_seconds + 3
     assert rss() - before < 20 * MB  # the child's gigabyte is not the parent's
     good, name = good_file()
