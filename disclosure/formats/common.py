@@ -145,15 +145,18 @@ def narrative_length(doc: dict) -> int:
     return sum(len(text) for text in _narrative_texts(doc).values())
 
 
+def part_length_error(text: str) -> str | None:
+    """The message for one narrative part over NARRATIVE_PART_MAX_CHARS, else None."""
+    if len(text) > NARRATIVE_PART_MAX_CHARS:
+        return f"本部分不能超过{NARRATIVE_PART_MAX_CHARS}字，现有{len(text)}字。"
+    return None
+
+
 def narrative_length_errors(doc: dict) -> dict[str, str]:
     """{part ref: message} for parts over NARRATIVE_PART_MAX_CHARS, and under the ref
     "narrative" one message when the parts together exceed NARRATIVE_REPORT_MAX_CHARS."""
     texts = _narrative_texts(doc)
-    errors = {
-        ref: f"本部分不能超过{NARRATIVE_PART_MAX_CHARS}字，现有{len(text)}字。"
-        for ref, text in texts.items()
-        if len(text) > NARRATIVE_PART_MAX_CHARS
-    }
+    errors = {ref: message for ref, text in texts.items() if (message := part_length_error(text))}
     total = sum(len(text) for text in texts.values())
     if total > NARRATIVE_REPORT_MAX_CHARS:
         errors["narrative"] = f"全部文字部分合计不能超过{NARRATIVE_REPORT_MAX_CHARS}字，现有{total}字。"

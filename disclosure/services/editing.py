@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import formats as reg
-from ..formats.common import NARRATIVE_PART_MAX_CHARS, NARRATIVE_REPORT_MAX_CHARS, narrative_length
+from ..formats.common import NARRATIVE_REPORT_MAX_CHARS, narrative_length, part_length_error
 from ..interchange import (
     derive_totals,
     get_path,
@@ -298,8 +298,8 @@ def _apply_narrative(doc: dict, fmt: reg.Format, path: str, text: Any, errors: d
         errors[ref] = "本格式没有这一部分。"
         return
     text = str(text or "").replace("\r\n", "\n")
-    if len(text) > NARRATIVE_PART_MAX_CHARS:
-        errors[ref] = f"本部分不能超过{NARRATIVE_PART_MAX_CHARS}字，现有{len(text)}字。"
+    if message := part_length_error(text):
+        errors[ref] = message
         return
     set_path(doc["narrative"], f"{path}.text" if part.has_amount else path, text)
 
