@@ -64,6 +64,14 @@ class Organization(models.Model):
     # Materialized path of ids from the top, e.g. "/1/12/345/": a subtree is one
     # indexed prefix scan instead of a walk of every organization (ADR 0014).
     path = models.CharField("路径", max_length=255, blank=True, default="", editable=False)
+
+    class Scope(models.TextChoices):
+        OWN = "own", "本级"
+        ROLLUP = "rollup", "本级及所属部门汇总"
+
+    # What a government's report covers: where it is a roll-up, the hierarchy rule
+    # compares its figures with the sum of its subtree's reports (issue 15).
+    report_scope = models.CharField("报告范围", max_length=8, choices=Scope.choices, default=Scope.OWN)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -78,6 +86,7 @@ class Organization(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=["government", "department"]), name="org_kind_valid"),
             models.CheckConstraint(condition=~Q(parent=models.F("id")), name="org_not_own_parent"),
+            models.CheckConstraint(condition=Q(report_scope__in=["own", "rollup"]), name="org_report_scope_valid"),
         ]
 
     def __str__(self) -> str:
@@ -516,6 +525,9 @@ class PendingImport(models.Model):
     kind = models.CharField(max_length=16)
     document = models.JSONField()
     problems = models.JSONField(default=list)
+    # How the file was read (encoding, pages, where title/organization came from,
+    # mismatches with the office and year it lands in): shown in the preview.
+    info = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -597,3 +609,27 @@ class Job(models.Model):
     @property
     def active(self) -> bool:
         return self.status in self.ACTIVE
+
+
+class OutlierCheck(models.Model):
+    """A supervisor's 已核实 mark on one flagged cell of one organization's year:
+    the value was checked and is right, so it stops being flagged (issue 15)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="outlier_checks")
+    year = models.PositiveSmallIntegerField("年度")
+    cell = models.CharField("单元格", max_length=128)
+    # The value that was checked: a later different value is flagged again.
+    value = models.DecimalField("核实时的数值", max_digits=20, decimal_places=4, null=True, blank=True)
+    note = models.TextField("核实说明")
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    checked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "已核实的异常值"
+        verbose_name_plural = "已核实的异常值"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "year", "cell"], name="outlier_check_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.year} {self.cell}"
