@@ -554,6 +554,7 @@ class Job(models.Model):
         EXPORT = "export", "生成汇总表"
         REMIND = "remind", "截止提醒"
         YEAR_ZIP = "year_zip", "生成年度数据包"
+        ARCHIVE = "archive", "导入历史报告包"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "排队中"
@@ -589,7 +590,7 @@ class Job(models.Model):
         constraints = [
             # Meta cannot see Kind and Status: their values, read back in tests/test_models.py.
             models.CheckConstraint(
-                condition=Q(kind__in=["read_upload", "publish", "mail", "export", "remind", "year_zip"]),
+                condition=Q(kind__in=["read_upload", "publish", "mail", "export", "remind", "year_zip", "archive"]),
                 name="job_kind_valid",
             ),
             models.CheckConstraint(

@@ -28,6 +28,10 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': '已核实的异常值',
             },
         ),
+        migrations.RemoveConstraint(
+            model_name='job',
+            name='job_kind_valid',
+        ),
         migrations.AddField(
             model_name='organization',
             name='report_scope',
@@ -37,6 +41,15 @@ class Migration(migrations.Migration):
             model_name='pendingimport',
             name='info',
             field=models.JSONField(blank=True, default=dict),
+        ),
+        migrations.AlterField(
+            model_name='job',
+            name='kind',
+            field=models.CharField(choices=[('read_upload', '读取上传的报告'), ('publish', '生成正式文本并发布'), ('mail', '发送通知邮件'), ('export', '生成汇总表'), ('remind', '截止提醒'), ('year_zip', '生成年度数据包'), ('archive', '导入历史报告包')], max_length=16, verbose_name='类型'),
+        ),
+        migrations.AddConstraint(
+            model_name='job',
+            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['read_upload', 'publish', 'mail', 'export', 'remind', 'year_zip', 'archive'])), name='job_kind_valid'),
         ),
         migrations.AddConstraint(
             model_name='organization',
