@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from ..converters import register_choice
 from . import views as review_views
@@ -9,6 +9,10 @@ app_name = "review"
 
 urlpatterns = [
     path("", review_views.dashboard, name="dashboard"),
+    # Jurisdiction pages (roll-up, completeness and quality, archive imports): own modules.
+    path("", include("disclosure.review.rollup_urls")),
+    path("", include("disclosure.review.quality_urls")),
+    path("", include("disclosure.review.archive_urls")),
     path("export.xlsx", review_views.export_jurisdiction, name="export_jurisdiction"),
     path("exports/<uuid:pk>/status/", review_views.export_status, name="export_status"),
     path("exports/<uuid:pk>.xlsx", review_views.export_download, name="export_download"),
