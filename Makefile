@@ -32,7 +32,7 @@ START_REDIS := $(REDIS_UP) && exit 1; \
 	for i in $$(seq 50); do $(REDIS_UP) && { echo "Started redis-server on 127.0.0.1:$(REDIS_PORT) (no persistence)"; exit 0; }; sleep 0.1; done; \
 	echo "redis-server did not start: see $(RUN_DIR)/redis.log" >&2; exit 2
 
-.PHONY: run test lint system-deps python-deps demo bench redis
+.PHONY: run test lint system-deps python-deps node-deps demo bench redis
 
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -51,6 +51,16 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 python-deps: $(VENV)/.installed
+
+# axe-core, which the browser tests inject into each page (tests/browser/conftest.py),
+# pinned by package-lock.json; Debian's nodejs and npm are installed when npm is missing.
+# npm ci runs again when the lock file is newer than the last install's record of it.
+node-deps:
+	@if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+		command -v npm >/dev/null || { echo "Installing Debian packages: nodejs npm"; \
+			$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm; }; \
+		npm ci --include=dev --no-audit --no-fund; \
+	fi
 
 # Redis for the job queue (and the cache), left running (make test, .ci/run).
 redis:
@@ -82,7 +92,7 @@ lint: python-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: system-deps python-deps lint redis
+test: system-deps python-deps node-deps lint redis
 	DJANGO_SETTINGS_MODULE=reportsite.settings_test $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=reportsite.settings_test $(PY) manage.py report_schema --check
 	$(PY) -m pytest; rc=$$?; \
