@@ -78,8 +78,20 @@ class ThrottlingHandler(AxesDatabaseHandler):
 
 def lockout_response(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
     """The Chinese lock-out page (429), saying how long the lock lasts."""
-    cool_off = get_cool_off(request)
-    minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
     return render(
-        request, settings.AXES_LOCKOUT_TEMPLATE, {"lockout_minutes": minutes}, status=settings.AXES_HTTP_RESPONSE_CODE
+        request,
+        settings.AXES_LOCKOUT_TEMPLATE,
+        {"lockout_minutes": lockout_minutes(request)},
+        status=settings.AXES_HTTP_RESPONSE_CODE,
     )
+
+
+def lockout_minutes(request: HttpRequest | None = None) -> int | None:
+    """How long a lock lasts, in whole minutes (None: until an admin lifts it)."""
+    cool_off = get_cool_off(request)
+    return math.ceil(cool_off.total_seconds() / 60) if cool_off else None
+
+
+def lockout_policy(request: HttpRequest) -> dict[str, int | None]:
+    """What the login page tells people: failures allowed per user name and address, and the lock's length."""
+    return {"failures": get_failure_limit(request, None), "minutes": lockout_minutes(request)}

@@ -109,3 +109,25 @@ def test_it_flags_a_password_an_admin_sets_on_the_users_page(admin_client, clerk
     client = Client()
     client.force_login(clerk)
     assert client.get("/workspace/")["Location"] == "/accounts/password_change/"
+
+
+LOCK_NOTICE = re.compile(r"同一账号连续(\d+)次登录失败后，将在本网络地址锁定(\d+)分钟")
+
+
+@pytest.mark.parametrize(("limit", "hours"), [(None, None), (3, 0.5)])
+def test_it_tells_on_the_login_page_when_an_account_is_locked_and_for_how_long(clerk, settings, limit, hours):
+    """The notice states the settings in force (5 failures, 15 minutes by default), and they hold."""
+    if limit is not None:
+        settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME = limit, hours
+    client = Client(REMOTE_ADDR="192.0.2.7")
+    notice = LOCK_NOTICE.search(client.get("/accounts/login/").text)
+    assert notice, "the login page does not say when the account is locked"
+    failures, minutes = int(notice[1]), int(notice[2])
+    assert (failures, minutes) == (settings.AXES_FAILURE_LIMIT, round(settings.AXES_COOLOFF_TIME * 60))
+    statuses = [
+        client.post("/accounts/login/", {"username": "czj-clerk", "password": "wrong"}).status_code
+        for _ in range(failures)
+    ]
+    assert statuses == [200] * (failures - 1) + [429]
+    locked = client.post("/accounts/login/", {"username": "czj-clerk", "password": OLD})
+    assert locked.status_code == 429 and f"锁定{minutes}分钟" in locked.text
