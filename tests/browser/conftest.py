@@ -114,3 +114,56 @@ def sign_in(new_page, live_server):
         return page
 
     return sign_in
+
+
+# axe-core from the npm registry, pinned by package-lock.json (`make test` runs npm ci).
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0, 2.1 and 2.2, levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE_FAILING_IMPACTS = ("serious", "critical")
+
+
+def axe_violations(page, impacts=AXE_FAILING_IMPACTS) -> list[dict]:
+    """axe-core's WCAG 2 A/AA violations on the page as shown now, of the given impacts."""
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"axe-core not found at {AXE_SCRIPT}: `make test` installs it (npm ci).")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        # Evaluated through the DevTools protocol: the page's Content-Security-Policy does not apply.
+        page.evaluate(AXE_SCRIPT.read_text(encoding="utf-8") + "\n;true")
+    results = page.evaluate(
+        """async (tags) => await window.axe.run(document, {
+            runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})""",
+        AXE_TAGS,
+    )
+    return [v for v in results["violations"] if v["impact"] in impacts]
+
+
+def describe_violations(violations: list[dict]) -> str:
+    """One block per rule: id, impact, help, then each element's selector and what axe found."""
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']} [{v['helpUrl'].split('?')[0]}]")
+        for node in v["nodes"]:
+            target = " ".join(" >>> ".join(t) if isinstance(t, list) else t for t in node["target"])
+            summary = " ".join(node.get("failureSummary", "").split())
+            lines.append(f"    {target}: {summary}")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def axe():
+    """``axe(page)`` fails the test on every serious or critical WCAG 2 A/AA violation
+    axe-core finds on the page as it is shown now, listing each rule and element."""
+
+    def check(page, what: str = "") -> None:
+        violations = axe_violations(page)
+        if violations:
+            count = sum(len(v["nodes"]) for v in violations)
+            where = what or page.url
+            pytest.fail(
+                f"axe-core: {count} serious or critical violation(s) on {where} ({page.url}):\n"
+                + describe_violations(violations),
+                pytrace=False,
+            )
+
+    return check
