@@ -170,3 +170,41 @@ def clerk_organization(user, org_code: str) -> Organization:
     if org is None:
         raise Http404("没有找到这个机关。")
     return org
+
+
+REVIEWING_ROLES = frozenset({Role.REVIEWER, Role.SUPERVISOR})
+
+
+def reviewing_people(org: Organization, user_ids: Iterable[int]) -> set[int]:
+    """Which of these people review the organization's reports (its reviewers, supervisors
+    above it): one query whatever their number."""
+    ids = {pk for pk in user_ids if pk is not None}
+    if not ids:
+        return set()
+    above = set(org.ancestor_ids) if org.path else {o.pk for o in ancestors(org)}
+    return set(
+        Membership.objects.filter(user_id__in=ids)
+        .filter(Q(role=Role.REVIEWER, organization_id=org.pk) | Q(role=Role.SUPERVISOR, organization_id__in=above))
+        .values_list("user_id", flat=True)
+    )
+
+
+def may_resolve_comment(user, comment, *, roles: set[str], by_reviewer: bool) -> bool:
+    """Whether ``user`` (with ``roles`` on the report) may mark ``comment`` resolved.
+
+    A reviewer's comment (``by_reviewer``: its author reviews this office, or the
+    system wrote it) is settled by its author or by a reviewer or supervisor of the
+    office, never by the clerk it is addressed to (who may still reply). Anyone with
+    a role on the report may resolve a clerk's own note."""
+    if not roles:
+        return False
+    if comment.author_id is not None and comment.author_id == user.pk:
+        return True
+    if by_reviewer or comment.author_id is None:
+        return bool(roles & REVIEWING_ROLES)
+    return True
+
+
+def has_role(user, role: str) -> bool:
+    """Whether the user holds ``role`` anywhere (no query once memberships are read)."""
+    return any(m.role == role for m in _memberships(user))

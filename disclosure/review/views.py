@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Max, Q
 from django.db.models.functions import Length
@@ -18,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import jobs, permissions, selectors, services, workflow
+from .. import audit, jobs, permissions, selectors, services, workflow
 from ..calendar import current_report_year, deadline
 from ..downloads import DOCX, XLSX, disposition
 from ..formats import FIRST_YEAR
@@ -26,6 +27,7 @@ from ..models import AuditEvent, Comment, Job, Organization, Report, Revision
 from ..navigation import safe_next
 from ..pdf.presentation import report_context
 from ..selectors import anchor_label, check_report, comment_threads, export_report
+from ..services.comments import ResolveRefused
 from ..text import spreadsheet_safe, whole_number
 
 STATUS_LABELS = dict(Report.Status.choices)
@@ -82,6 +84,7 @@ def dashboard_rows(organizations: list[Organization], year: int, today) -> list[
     for org in organizations:
         due = deadline(year, government_level=org.is_government)
         status = org.report_status or "missing"
+        days_left = (due - today).days
         rows.append(
             {
                 "org": org,
@@ -90,8 +93,9 @@ def dashboard_rows(organizations: list[Organization], year: int, today) -> list[
                 if org.report_id
                 else "未创建",
                 "deadline": due,
-                "days_left": (due - today).days,
-                "late": (due - today).days < 0 and status != Report.Status.PUBLISHED,
+                "days_left": days_left,
+                "due_label": due_label(days_left, published=status == Report.Status.PUBLISHED),
+                "late": days_left < 0 and status != Report.Status.PUBLISHED,
                 "errors": org.report_errors or 0,
                 "warnings": org.report_warnings or 0,
                 "last_activity": activity.get(org.report_id),
@@ -99,6 +103,17 @@ def dashboard_rows(organizations: list[Organization], year: int, today) -> list[
             }
         )
     return rows
+
+
+def due_label(days_left: int, *, published: bool = False) -> str:
+    """The 距截止 column in words: how many days are left, or how many days late."""
+    if published:
+        return "—"  # nothing is due any more
+    if days_left > 0:
+        return f"还剩 {days_left} 天"
+    if days_left == 0:
+        return "今天截止"
+    return f"已逾期 {-days_left} 天"
 
 
 def _year(value: str, today) -> int:
@@ -175,6 +190,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows_qs, PAGE_SIZE).get_page(request.GET.get("page"))
     filters = {"status": status, "problem": problem, "q": query, "sort": sort}
     here = {"year": year, **({"org": node.code} if node else {})}
+    reviews = bool(permissions.scope_roots(request.user))  # memberships are cached: no query
     return render(
         request,
         "review/dashboard.html",
@@ -190,14 +206,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "year": year,
             "years": range(current_report_year(today), FIRST_YEAR - 1, -1),
             "statuses": [("missing", "未创建"), *Report.Status.choices],
-            "sorts": [
-                ("", "上级机关"),
-                ("name", "名称"),
-                ("status", "状态"),
-                ("errors", "错误数"),
-                ("warnings", "警示数"),
-            ],
+            "sorts": SORT_LABELS,
             "filters": filters,
+            "filtered": bool(status or problem or query),
+            "reviews": reviews,
+            "writes": permissions.has_role(request.user, permissions.Role.CLERK),
             "here": urlencode(here),
             "page_query": urlencode({**here, **{k: v for k, v in filters.items() if v}}),
             "exports": _export_jobs(request.user),
@@ -289,6 +302,29 @@ def _summary_csv(children: list[dict], totals: dict, node: Organization | None, 
     return _csv_response(iter(lines), f"{year}年度报告进度汇总.csv", f"reports-{year}-summary.csv")
 
 
+def resolvable_threads(user, report: Report, roles: set[str]) -> list[dict]:
+    """The report's comment threads, each saying whether this user may mark it resolved
+    (permissions.may_resolve_comment): one query for all their authors' roles."""
+    threads = comment_threads(report)
+    org = report.organization
+    reviewing = permissions.reviewing_people(org, {t["comment"].author_id for t in threads})
+    for thread in threads:
+        c = thread["comment"]
+        thread["may_resolve"] = permissions.may_resolve_comment(
+            user, c, roles=roles, by_reviewer=c.author_id in reviewing
+        )
+        thread["label"] = audit.place_label(report.spec, c.anchor)
+    return threads
+
+
+def anchor_labels(report: Report) -> dict[str, str]:
+    """A reader's name for every place a click can anchor a comment to (static/js/review.js)."""
+    fmt = report.spec
+    labels = {spec.ref: audit.place_label(fmt, spec.ref) for spec in fmt.cells()}
+    labels.update({part.ref: part.label for part in fmt.narrative})
+    return labels
+
+
 def _anchor_choices(report: Report) -> list[tuple[str, str]]:
     fmt = report.spec
     choices = [("report", "整份报告")]
@@ -306,6 +342,7 @@ def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     findings = check_report(report)
     revisions = list(report.revisions.order_by("-number"))
     publish_job = _publish_job(report)
+    history, history_truncated = audit.report_history(report)
     return render(
         request,
         "review/report.html",
@@ -317,13 +354,15 @@ def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
             ],
             "findings": findings,
             "explanations": report.explanations,
-            "threads": comment_threads(report),
+            "threads": resolvable_threads(request.user, report, roles),
             "anchors": _anchor_choices(report),
+            "anchor_labels": anchor_labels(report),
             "actions": [(a.value, workflow.ACTION_LABELS[a]) for a in workflow.allowed_actions(request.user, report)],
             "own_work": workflow.reviews_own_work(request.user, report),
             "revisions": revisions,
             "publications": list(report.publications.order_by("-number")),
-            "events": report.audit_events.select_related("actor")[:100],
+            "history": history,
+            "history_truncated": history_truncated,
             "publish_job": publish_job,
             "publish_status_url": reverse("review:job_status", args=[org_code, year, publish_job.pk])
             if publish_job
@@ -411,7 +450,11 @@ def comment(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
 @require_POST
 def resolve(request: HttpRequest, org_code: str, year: int, pk: int) -> HttpResponse:
     report, _roles = permissions.visible_report(request.user, org_code, year)
-    services.resolve_comment(get_object_or_404(Comment, pk=pk, report=report), actor=request.user)
+    # A forged POST by someone who may not settle it is refused with 403 (ResolveRefused).
+    try:
+        services.resolve_comment(get_object_or_404(Comment, pk=pk, report=report), actor=request.user)
+    except ResolveRefused as exc:
+        raise PermissionDenied(exc.message) from exc
     return redirect(safe_next(request, _report_url(report)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from ..models import (
@@ -17,6 +18,19 @@ class InvalidComment(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ResolveRefused(PermissionDenied):
+    """Someone who may not settle this comment tried to (a 403 where it reaches a view)."""
+
+    def __init__(self, message: str, code: str, params: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.params = params or {}
+
+
+RESOLVE_REFUSED_MESSAGE = "审核人的意见只能由提出意见的人或本机关的审核人、督办人标记为已解决；您可以回复这条意见。"
 
 
 def valid_anchor(report: Report, anchor: str) -> bool:
@@ -48,11 +62,24 @@ def add_comment(report: Report, *, actor: User, anchor: str, body: str, parent: 
     return comment
 
 
+def may_resolve(comment: Comment, actor: User) -> bool:
+    """Whether ``actor`` may mark ``comment`` resolved (permissions.may_resolve_comment)."""
+    from .. import permissions
+
+    org = comment.report.organization
+    roles = permissions.roles_for(actor, org)
+    by_reviewer = comment.author_id is not None and bool(permissions.reviewing_people(org, [comment.author_id]))
+    return permissions.may_resolve_comment(actor, comment, roles=roles, by_reviewer=by_reviewer)
+
+
 @transaction.atomic
 def resolve_comment(comment: Comment, *, actor: User) -> Comment:
+    """Mark a comment resolved; a clerk cannot settle a reviewer's comment (ResolveRefused)."""
     from django.utils import timezone
 
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    comment = Comment.objects.select_for_update(of=("self",)).select_related("report__organization").get(pk=comment.pk)
+    if not may_resolve(comment, actor):
+        raise ResolveRefused(RESOLVE_REFUSED_MESSAGE, "forbidden", {"comment": comment.pk})
     if comment.resolved_at is None:
         comment.resolved_at = timezone.now()
         comment.resolved_by = actor
