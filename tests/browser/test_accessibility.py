@@ -12,10 +12,10 @@ from accounts.services import require_password_change
 from disclosure import formats as reg
 from disclosure.models import Membership, Organization, PendingImport, Report
 from disclosure.services import import_document
-from disclosure.services.editing import save_edits
+from disclosure.services.editing import explain_finding, save_edits
 from disclosure.services.uploads import queue_upload, stage_upload
 from disclosure.wizard import steps
-from disclosure.workflow import Action, publish_imported, transition
+from disclosure.workflow import Action, publish_imported, readiness, transition
 
 from ..factories import balanced_document
 
@@ -58,7 +58,9 @@ def reviewed(people):
     """A report that went back and forth: a comment at a cell, a reply, two revisions to compare."""
     clerk, leader = people["clerk"], people["leader"]
     report = import_document(_document(REVIEW_YEAR, "test-org", "测试局")).report
-    report = transition(report, Action.SUBMIT, actor=clerk)
+    for warning in readiness(report).unexplained:  # the random numbers jump from the year before
+        explain_finding(report, warning.key, "与台账核对无误。", actor=clerk)
+    report = transition(Report.objects.get(pk=report.pk), Action.SUBMIT, actor=clerk)
     ref = "applications.granted.natural_person"
     report = transition(report, Action.RETURN, actor=leader, comment="与台账不符，请核对。", anchor=ref)
     granted = Report.objects.get(pk=report.pk)
@@ -142,7 +144,7 @@ def test_it_finds_no_serious_violation_on_a_clerk_page(name, people, sign_in, li
         expect(page.locator('input[type="file"][name="file"]')).to_be_visible()
     elif name == "import-preview":
         assert PendingImport.objects.filter(pk=pending.pk).exists()
-        expect(page.locator("h1")).to_contain_text("导入预览")
+        expect(page.locator("h1.h4")).to_contain_text("导入预览")
     else:
         expect(page.locator("#job")).to_contain_text("正在读取")
     shots(page, name)
@@ -161,7 +163,7 @@ REVIEWER_PAGES = {
 @pytest.mark.parametrize("name", REVIEWER_PAGES)
 def test_it_finds_no_serious_violation_on_a_reviewer_page(name, reviewed, sign_in, live_server, axe, shots):
     page = sign_in("leader", PASSWORD, path=REVIEWER_PAGES[name].format(year=REVIEW_YEAR))
-    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("h1").first).to_be_visible()
     if name == "review-report":
         expect(page.locator(".comment").first).to_contain_text("请核对")
     if name == "diff":
@@ -180,7 +182,7 @@ def test_it_finds_no_serious_violation_on_a_supervisor_page(name, reviewed, sign
     user = "district" if name.startswith("district") else "province"
     path = f"/review/test-org/{REVIEW_YEAR}/" if name == "district-report" else f"/review/?year={REVIEW_YEAR}"
     page = sign_in(user, PASSWORD, path=path)
-    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("h1").first).to_be_visible()
     if name == "province-drilled-to-district":
         page.locator("#rollup").get_by_role("link", name="甲区人民政府").click()
         expect(page.locator("h1")).to_contain_text("甲区人民政府")
