@@ -6,17 +6,21 @@ command line, the web pages and the workflow share one engine.
 
 from __future__ import annotations
 
-from . import cross_year, narrative, tables  # noqa: F401  (registers the rules)
+from typing import Any
+
+from . import cross_year, hierarchy, narrative, tables  # noqa: F401  (registers the rules)
 from .engine import RULES, SEVERITY_ORDER, Context, Finding, Rule, Severity
 
 
-def check_document(doc: dict, previous: dict | None = None) -> list[Finding]:
-    """All findings for a canonical document; ``previous`` is last year's, if known."""
+def check_document(doc: dict, previous: dict | None = None, rollup: Any = None) -> list[Finding]:
+    """All findings for a canonical document; ``previous`` is last year's, if known;
+    ``rollup`` the roll-up of a government's subtree (hierarchy.HierarchyInput) when
+    its report covers its departments (jurisdiction.rollup.hierarchy_input)."""
     if previous is not None and (
         previous["organization"]["code"] != doc["organization"]["code"] or previous["year"] != doc["year"] - 1
     ):
         previous = None  # cross-year rules compare with the same office's last year only
-    ctx = Context(doc, previous)
+    ctx = Context(doc, previous, rollup)
     findings: list[Finding] = []
     for item in RULES.values():
         findings.extend(item.run(ctx))

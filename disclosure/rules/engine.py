@@ -43,10 +43,17 @@ class Finding:
 
 @dataclass
 class Context:
-    """What a rule sees: the canonical document, its format, last year's."""
+    """What a rule sees: the canonical document, its format, last year's.
+
+    ``rollup`` is what the database knows beyond the document, handed in by
+    the caller as plain data (rules.hierarchy.HierarchyInput): the roll-up of
+    a government's subtree. Rules stay pure functions of their context; only
+    those that need the roll-up are skipped without it.
+    """
 
     doc: dict
     previous: dict | None = None
+    rollup: Any = None
     fmt: Format = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,9 +82,12 @@ class Rule:
     severity: Severity
     func: RuleFunc
     needs_previous: bool = False
+    needs_rollup: bool = False
 
     def run(self, ctx: Context) -> list[Finding]:
         if self.needs_previous and ctx.previous is None:
+            return []
+        if self.needs_rollup and ctx.rollup is None:
             return []
         return [Finding(self.code, self.severity, tuple(cells), msg) for cells, msg in self.func(ctx)]
 
@@ -85,11 +95,13 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(code: str, severity: Severity, *, needs_previous: bool = False) -> Callable[[RuleFunc], RuleFunc]:
+def rule(
+    code: str, severity: Severity, *, needs_previous: bool = False, needs_rollup: bool = False
+) -> Callable[[RuleFunc], RuleFunc]:
     def register(func: RuleFunc) -> RuleFunc:
         if code in RULES:
             raise ValueError(f"rule {code} registered twice")
-        RULES[code] = Rule(code, severity, func, needs_previous)
+        RULES[code] = Rule(code, severity, func, needs_previous, needs_rollup)
         return func
 
     return register

@@ -1,0 +1,350 @@
+"""The roll-up pages (issue 15, ADR 0016): a subtree's figures summed in the statutory
+layout with its coverage, as CSV and Excel; 从下级汇总填入 for a government's clerk;
+what a government's report covers (本级 / 汇总), set by its supervisors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import permissions
+from ..downloads import XLSX, disposition
+from ..formats import FIRST_YEAR
+from ..jurisdiction.rollup import CHILDREN, FINAL_STATUSES, SCOPES, Rollup, build_rollup, scope_q
+from ..layout import grids, html_rows
+from ..models import Membership, Organization, Report
+from ..selectors import dashboard_organizations, export_report
+from ..services.editing import NotEditable, display, edit_values
+from ..services.rollup import RollupRefused, fill_from_rollup, offerable, set_report_scope
+from ..text import spreadsheet_safe
+
+DRAFTS_MARK = "含未审核报告（草稿、已提交、已退回）的数字，仅供参考"
+FINAL_MARK = "仅含已审核、已发布的报告"
+
+
+def _supervised(user, org_code: str) -> Organization:
+    """An organization whose subtree this user supervises; 404 for everyone else."""
+    org = Organization.objects.filter(code=org_code).first()
+    if org is None or Membership.Role.SUPERVISOR not in permissions.roles_for(user, org):
+        raise Http404("没有找到这个机关。")
+    return org
+
+
+def _year(year: int) -> int:
+    if year < FIRST_YEAR or year > 9999:
+        raise Http404("没有这个年度。")
+    return year
+
+
+def _choices(request: HttpRequest) -> tuple[str, bool]:
+    scope = request.GET.get("scope", CHILDREN)
+    return (scope if scope in SCOPES else CHILDREN), request.GET.get("drafts") == "1"
+
+
+def _sections(rollup: Rollup, values: dict[str, Any]) -> list[dict]:
+    out = []
+    for grid in grids(rollup.fmt, rollup.fmt.unit_of(None)):
+        head, body = html_rows(grid, values)
+        out.append({"grid": grid, "grid_head": head, "grid_body": body})
+    return out
+
+
+def _rollup_values(rollup: Rollup) -> dict[str, dict]:
+    return {
+        ref: {
+            "text": rollup.display(ref),
+            "blanks": cell.blanks,
+            "known": rollup.display_known(ref),
+            "inputs": cell.inputs,
+        }
+        for ref, cell in rollup.cells.items()
+    }
+
+
+def _basis(drafts: bool) -> str:
+    return DRAFTS_MARK if drafts else FINAL_MARK
+
+
+@login_required
+@require_GET
+def rollup_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
+    """A subtree's roll-up for a year: a fixed number of queries whatever its size."""
+    org = _supervised(request.user, org_code)
+    year = _year(year)
+    scope, drafts = _choices(request)
+    rollup = build_rollup(org, year, scope=scope, drafts=drafts)
+    query = {"scope": scope, **({"drafts": "1"} if drafts else {})}
+    parent = None
+    if org.parent_id and Membership.Role.SUPERVISOR in permissions.roles_for(request.user, org.parent):
+        parent = org.parent
+    return render(
+        request,
+        "review/rollup.html",
+        {
+            "org": org,
+            "year": year,
+            "rollup": rollup,
+            "scope": scope,
+            "drafts": drafts,
+            "scopes": SCOPES.items(),
+            "basis": _basis(drafts),
+            "sections": _sections(rollup, _rollup_values(rollup)),
+            "query": urlencode(query),
+            "parent": parent,
+            "scope_choices": Organization.Scope.choices,
+            "years": range(FIRST_YEAR, max(year, FIRST_YEAR) + 2),
+        },
+    )
+
+
+# -- exports ------------------------------------------------------------------------------
+
+CELL_HEADER = ["单元格代码", "表格", "项目", "行", "栏目", "汇总数", "计入报告数", "空白份数", "已填部分合计"]
+COVERAGE_HEADER = ["机关代码", "机关名称", "类型", "报告状态", "是否计入汇总"]
+
+
+def _meta_rows(rollup: Rollup) -> list[list[Any]]:
+    counts = rollup.counts
+    return [
+        ["汇总", f"{rollup.root.name}{rollup.year}年度 · {rollup.scope_label}"],
+        ["数据口径", _basis(rollup.drafts)],
+        ["机关数", counts["orgs"]],
+        ["计入汇总的报告", counts["included"]],
+        ["尚无报告的机关", counts["missing"]],
+        ["报告未审核（未计入）", counts["pending"]],
+    ]
+
+
+def _cell_rows(rollup: Rollup) -> Iterator[list[Any]]:
+    fmt = rollup.fmt
+    for spec in fmt.cells():
+        cell = rollup.cells[spec.ref]
+        yield [
+            spec.ref,
+            fmt.section(spec.section).title,
+            spec.table_label,
+            spec.row_label,
+            spec.column_label,
+            rollup.display(spec.ref),
+            cell.inputs,
+            cell.blanks,
+            rollup.display_known(spec.ref),
+        ]
+
+
+def _coverage_rows(rollup: Rollup) -> Iterator[list[Any]]:
+    """Every organization of the roll-up's scope (streamed in batches, not limited)."""
+    chosen = set(FINAL_STATUSES) | ({"draft", "submitted", "returned"} if rollup.drafts else set())
+    rows = (
+        dashboard_organizations(rollup.year)
+        .filter(scope_q(rollup.root, rollup.scope))
+        .order_by("path", "code")
+        .values_list("code", "name", "kind", "report_status")
+    )
+    kinds = dict(Organization.Kind.choices)
+    statuses = dict(Report.Status.choices)
+    for code, name, kind, status in rows.iterator(chunk_size=1000):
+        yield [
+            code,
+            name,
+            kinds.get(kind, kind),
+            statuses.get(status, "未创建"),
+            "是" if status in chosen else "否",
+        ]
+
+
+def _export_rows(rollup: Rollup) -> Iterator[list[Any]]:
+    yield from _meta_rows(rollup)
+    yield []
+    yield CELL_HEADER
+    yield from _cell_rows(rollup)
+    yield []
+    yield COVERAGE_HEADER
+    yield from _coverage_rows(rollup)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _filename(rollup: Rollup, ext: str) -> tuple[str, str]:
+    mark = "（含草稿）" if rollup.drafts else ""
+    name = f"{rollup.root.name}{rollup.year}年度汇总（{rollup.scope_label}）{mark}.{ext}"
+    ascii_name = f"rollup-{rollup.root.code}-{rollup.year}-{rollup.scope}{'-drafts' if rollup.drafts else ''}.{ext}"
+    return name, ascii_name
+
+
+def _csv_response(rollup: Rollup) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff"  # Excel reads UTF-8 only with a BOM
+        for row in _export_rows(rollup):
+            yield writer.writerow([spreadsheet_safe(v) for v in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = disposition(True, *_filename(rollup, "csv"))
+    return response
+
+
+def _xlsx_response(rollup: Rollup) -> HttpResponse:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)  # streamed rows: memory stays flat at province size
+    sheet = workbook.create_sheet("汇总")
+    for row in _meta_rows(rollup):
+        sheet.append([spreadsheet_safe(v) for v in row])
+    sheet.append([])
+    sheet.append(CELL_HEADER)
+    amounts = {spec.ref for spec in rollup.fmt.cells() if spec.kind == "amount"}
+    for row in _cell_rows(rollup):
+        # Numbers as numbers (amounts as their text: four places, exactly).
+        for i in (5, 8):
+            if row[i] != "" and row[0] not in amounts:
+                row[i] = int(row[i])
+        sheet.append([spreadsheet_safe(v) for v in row])
+    coverage = workbook.create_sheet("覆盖情况")
+    coverage.append(COVERAGE_HEADER)
+    for row in _coverage_rows(rollup):
+        coverage.append([spreadsheet_safe(v) for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = disposition(True, *_filename(rollup, "xlsx"))
+    return response
+
+
+@login_required
+@require_GET
+def rollup_export(request: HttpRequest, org_code: str, year: int, ext: str) -> HttpResponse:
+    org = _supervised(request.user, org_code)
+    scope, drafts = _choices(request)
+    rollup = build_rollup(org, _year(year), scope=scope, drafts=drafts, lists=False)
+    return _csv_response(rollup) if ext == "csv" else _xlsx_response(rollup)
+
+
+# -- 从下级汇总填入 --------------------------------------------------------------------------
+
+
+def _fill_values(rollup: Rollup, current: dict[str, Any], offers: dict[str, str]) -> dict[str, dict]:
+    fmt = rollup.fmt
+    out = {}
+    for spec in fmt.cells():
+        mine = display(current.get(spec.ref))
+        summed = rollup.display(spec.ref)
+        cell = rollup.cells[spec.ref]
+        out[spec.ref] = {
+            "current": mine,
+            "rollup": summed,
+            "blanks": cell.blanks if not spec.computed else 0,
+            "known": rollup.display_known(spec.ref),
+            "offer": spec.ref in offers and offers[spec.ref] != mine,
+            "same": bool(summed) and summed == mine,
+            "label": fmt.label_of(spec.ref),
+        }
+    return out
+
+
+@login_required
+def rollup_fill(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
+    """从下级汇总填入: per table, the report's figures beside the roll-up of the direct
+    children; the clerk accepts cells or whole tables, nothing is written otherwise."""
+    report = permissions.clerk_report(request.user, org_code, year)
+    org = report.organization
+    if org.kind != Organization.Kind.GOVERNMENT or org.report_scope != Organization.Scope.ROLLUP:
+        raise Http404("本机关的报告范围为“本级”，不从下级汇总填入。")
+    data = request.POST if request.method == "POST" else request.GET
+    drafts = data.get("drafts") == "1"
+    here = reverse("review:rollup_fill", args=[org.code, report.year]) + ("?drafts=1" if drafts else "")
+    if request.method == "POST":
+        rollup = build_rollup(org, report.year, scope=CHILDREN, drafts=drafts, lists=False)
+        offers = offerable(rollup)
+        current = edit_values(export_report(report), report)
+        table = data.get("table", "")
+        if table:
+            refs = [
+                ref
+                for ref in offers
+                if rollup.fmt.cell(ref).section == table and offers[ref] != display(current.get(ref))
+            ]
+        else:
+            refs = data.getlist("cell")
+        if not refs:
+            messages.info(request, "没有选择要采用的汇总数。")
+            return redirect(here)
+        shown = {ref: data.get(f"shown:{ref}", "") for ref in refs}
+        bases = {ref: data.get(f"base:{ref}", "") for ref in refs}
+        try:
+            result = fill_from_rollup(report, actor=request.user, refs=refs, shown=shown, bases=bases, drafts=drafts)
+        except (NotEditable, RollupRefused) as exc:
+            messages.error(request, exc.message)
+            return redirect(here)
+        if result.written:
+            messages.success(request, f"已采用{len(result.written)}个单元格的汇总数。")
+        if result.changed:
+            messages.warning(
+                request, f"{len(result.changed)}个单元格的汇总数在您查看后有变化，未填入，请核对后重新采用。"
+            )
+        if result.save is not None and result.save.conflicts:
+            for conflict in result.save.conflicts.values():
+                messages.warning(request, conflict.message)
+        if result.unavailable:
+            messages.warning(request, f"{len(result.unavailable)}个单元格无法从汇总填入（下级报告空白或为合计栏）。")
+        return redirect(here)
+    rollup = build_rollup(org, report.year, scope=CHILDREN, drafts=drafts)
+    current = edit_values(export_report(report), report)
+    offers = offerable(rollup)
+    values = _fill_values(rollup, current, offers)
+    sections = _sections(rollup, values)
+    for section in sections:
+        section["offers"] = sum(
+            1 for ref, v in values.items() if v["offer"] and rollup.fmt.cell(ref).section == section["grid"].code
+        )
+    return render(
+        request,
+        "review/rollup_fill.html",
+        {
+            "report": report,
+            "org": org,
+            "year": report.year,
+            "rollup": rollup,
+            "drafts": drafts,
+            "basis": _basis(drafts),
+            "sections": sections,
+            "editable": report.status in (Report.Status.DRAFT, Report.Status.RETURNED),
+            "offers": sum(1 for v in values.values() if v["offer"]),
+        },
+    )
+
+
+# -- what a government's report covers -------------------------------------------------------
+
+
+@login_required
+@require_POST
+def rollup_scope(request: HttpRequest, org_code: str) -> HttpResponse:
+    """本级 or 本级及所属部门汇总: the organization's supervisors decide, audited."""
+    org = _supervised(request.user, org_code)
+    try:
+        set_report_scope(org, request.POST.get("report_scope", ""), actor=request.user)
+    except RollupRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        org.refresh_from_db()
+        messages.success(request, f"{org.name}的报告范围已设为“{org.get_report_scope_display()}”。")
+    year = request.POST.get("year", "")
+    if year.isdigit():
+        return redirect(reverse("review:rollup", args=[org.code, int(year)]))
+    return redirect(reverse("review:dashboard") + f"?org={org.code}")

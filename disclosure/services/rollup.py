@@ -1,0 +1,143 @@
+"""从下级汇总填入: a government's clerk takes roll-up figures into its report (issue 15, ADR 0016).
+
+Suggestions only: the clerk picks the cells (or a whole table) on a page
+showing its figure beside the roll-up's; the figures are written through
+``editing.save_edits`` (compare-and-set against what the clerk saw, versions,
+audit) and the roll-up they came from is recorded as an audit event of its
+own. And who may choose what a government's report covers (本级 or 汇总).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from ..jurisdiction.rollup import CHILDREN, Rollup, build_rollup
+from ..models import Organization, Report
+from .core import EDITABLE_STATUSES, User, record_event
+from .editing import NotEditable, SaveResult, save_edits
+from .findings import store_organization_findings
+
+
+class RollupRefused(Exception):
+    def __init__(self, message: str, *, code: str, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.params = params or {}
+
+
+@dataclass
+class FillResult:
+    save: SaveResult | None
+    written: list[str] = field(default_factory=list)  # refs whose roll-up figure is now in the report
+    changed: dict[str, str] = field(default_factory=dict)  # ref -> the roll-up's figure now (not the one shown)
+    unavailable: list[str] = field(default_factory=list)  # refs the roll-up cannot fill (blank inputs, computed)
+
+
+def offerable(rollup: Rollup) -> dict[str, str]:
+    """The figures the roll-up can suggest: cells a clerk writes, summed with no blank input."""
+    return {
+        spec.ref: rollup.display(spec.ref)
+        for spec in rollup.fmt.cells()
+        if not spec.computed and rollup.cells[spec.ref].complete
+    }
+
+
+def require_rollup_report(report: Report) -> None:
+    org = report.organization
+    if org.kind != Organization.Kind.GOVERNMENT or org.report_scope != Organization.Scope.ROLLUP:
+        raise RollupRefused(
+            "本机关的报告范围为“本级”，不从下级汇总填入。",
+            code="not_rollup_scope",
+            params={"organization": org.code},
+        )
+    if report.status not in EDITABLE_STATUSES:
+        raise NotEditable(report)
+
+
+@transaction.atomic
+def fill_from_rollup(
+    report: Report,
+    *,
+    actor: User | None,
+    refs: list[str],
+    shown: dict[str, str],
+    bases: dict[str, str],
+    drafts: bool = False,
+) -> FillResult:
+    """Write the roll-up's figures of ``refs`` into the report, as the clerk accepted them.
+
+    ``shown`` is the roll-up figure the clerk saw per ref and ``bases`` the
+    report's value beside it. The roll-up is read again here: a figure that
+    changed since (a child's report was approved meanwhile) is not written but
+    returned in ``changed``; a report value someone changed meanwhile is a
+    conflict of save_edits. Nothing else is written.
+    """
+    report = Report.objects.select_for_update().select_related("organization").get(pk=report.pk)
+    require_rollup_report(report)
+    rollup = build_rollup(report.organization, report.year, scope=CHILDREN, drafts=drafts, lists=False)
+    figures = offerable(rollup)
+    result = FillResult(save=None)
+    cells: dict[str, str] = {}
+    for ref in dict.fromkeys(refs):
+        if ref not in figures:
+            result.unavailable.append(ref)
+        elif shown.get(ref) != figures[ref]:
+            result.changed[ref] = figures[ref]
+        else:
+            cells[ref] = figures[ref]
+    if not cells:
+        return result
+    save = save_edits(
+        report,
+        actor=actor,
+        bases={ref: bases.get(ref, "") for ref in cells},
+        cells=cells,
+        action="report.filled_from_rollup",
+    )
+    result.save = save
+    result.written = [ref for ref in cells if ref not in save.conflicts and ref not in save.errors]
+    record_event(
+        "report.rollup_accepted",
+        actor=actor,
+        report=save.report,
+        version=save.report.version,
+        scope=CHILDREN,
+        drafts=drafts,
+        inputs=rollup.inputs,
+        missing=rollup.counts["missing"],
+        pending=rollup.counts["pending"],
+        cells=result.written,
+        changed=sorted(result.changed),
+        conflicts=sorted(save.conflicts),
+    )
+    return result
+
+
+@transaction.atomic
+def set_report_scope(organization: Organization, scope: str, *, actor: User | None) -> Organization:
+    """What a government's report covers: 本级, or 本级及所属部门汇总 (then the hierarchy rules apply)."""
+    if scope not in Organization.Scope.values:
+        raise RollupRefused("报告范围无效。", code="bad_scope", params={"scope": scope})
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if scope == Organization.Scope.ROLLUP and organization.kind != Organization.Kind.GOVERNMENT:
+        raise RollupRefused(
+            "只有人民政府的报告可以汇总所属部门。", code="not_government", params={"organization": organization.code}
+        )
+    old = organization.report_scope
+    if old == scope:
+        return organization
+    organization.report_scope = scope
+    organization.save()
+    record_event(
+        "organization.report_scope",
+        actor=actor,
+        organization=organization,
+        changes={"report_scope": [old, scope]},
+    )
+    # The hierarchy rules now apply (or no longer do): the stored counts follow.
+    store_organization_findings(organization)
+    return organization

@@ -1,0 +1,181 @@
+"""The roll-up (汇总) of a subtree's reports (issue 15, ADR 0016)."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from disclosure import formats as reg
+from disclosure.jurisdiction.rollup import CHILDREN, SUBTREE, build_rollup
+from disclosure.models import ActiveDisclosureRow, ApplicationRow, Organization, Report, ReviewRow
+
+pytestmark = pytest.mark.django_db
+
+STATES = [None, "draft", "submitted", "returned", "approved", "published"]
+
+
+def _org(i: int, parent: Organization | None) -> Organization:
+    kind = "government" if parent is None or i % 4 == 0 else "department"
+    return Organization.objects.create(name=f"机关{i}", code=f"o{i}", kind=kind, parent=parent)
+
+
+def _report(org: Organization, year: int, status: str, rng: random.Random, blank: float = 0.1) -> dict[str, object]:
+    """A report whose cells are random counts (some blank); returns its values by ref."""
+    fmt = reg.format_for_year(year)
+    report = Report.objects.create(
+        organization=org, year=year, format=fmt.code, organization_name=org.name, status=status
+    )
+    values: dict[str, object] = {}
+
+    def value(kind: reg.CellKind):
+        if rng.random() < blank:
+            return None
+        if kind == reg.CellKind.AMOUNT:
+            return Decimal(f"{rng.randint(0, 9999)}.{rng.randint(0, 9999):04d}")
+        if kind == reg.CellKind.SIGNED:
+            return rng.randint(-9, 9)
+        return rng.randint(0, 50)
+
+    for table in fmt.active_disclosure:
+        for row in table.rows:
+            cells = {c.code: value(c.kind) for c in table.columns}
+            ActiveDisclosureRow.objects.create(report=report, subtable=table.code, row=row.code, **cells)
+            values |= {f"active_disclosure.{table.code}.{row.code}.{k}": v for k, v in cells.items()}
+    for row in fmt.applications_rows:
+        cells = {c.code: value(c.kind) for c in fmt.applications_columns}
+        ApplicationRow.objects.create(report=report, row=row.code, **cells)
+        values |= {f"applications.{row.code}.{k}": v for k, v in cells.items()}
+    for block in fmt.reviews_blocks:
+        cells = {c.code: value(c.kind) for c in fmt.reviews_columns}
+        ReviewRow.objects.create(report=report, block=block.code, **cells)
+        values |= {f"reviews.{block.code}.{k}": v for k, v in cells.items()}
+    return values
+
+
+def _expected(inputs: list[dict[str, object]], ref: str) -> tuple[object, int, object]:
+    """By hand: (the roll-up figure, blanks, the sum of the filled inputs)."""
+    filled = [v[ref] for v in inputs if v[ref] is not None]
+    blanks = len(inputs) - len(filled)
+    known = sum(filled) if filled else None
+    return (known if inputs and not blanks else None), blanks, known
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    parents=st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=9),
+    states=st.lists(st.sampled_from(STATES), min_size=10, max_size=10),
+    seed=st.integers(min_value=0, max_value=2**32),
+    root_pick=st.integers(min_value=0, max_value=10_000),
+    scope=st.sampled_from([CHILDREN, SUBTREE]),
+    drafts=st.booleans(),
+    year=st.sampled_from([2020, 2021]),
+)
+def test_it_sums_every_cell_of_the_chosen_reports_and_keeps_blanks_blank(
+    parents, states, seed, root_pick, scope, drafts, year
+):
+    rng = random.Random(seed)
+    with transaction.atomic():
+        orgs = [_org(0, None)]
+        for i, p in enumerate(parents, start=1):
+            orgs.append(_org(i, orgs[p % i]))
+        values: dict[int, dict[str, object]] = {}
+        status: dict[int, str | None] = {}
+        for i, org in enumerate(orgs):
+            status[org.pk] = states[i]
+            if states[i]:
+                values[org.pk] = _report(org, year, states[i], rng)
+                _report(org, year - 1, "published", rng)  # another year never counts
+        root = orgs[root_pick % len(orgs)]
+        root.refresh_from_db()
+        if scope == CHILDREN:
+            members = [o for o in orgs if o.parent_id == root.pk]
+        else:
+            members = [
+                o for o in orgs if o.pk != root.pk and Organization.objects.get(pk=o.pk).path.startswith(root.path)
+            ]
+        chosen = {"approved", "published"} | ({"draft", "submitted", "returned"} if drafts else set())
+        inputs = [values[o.pk] for o in members if status[o.pk] in chosen]
+
+        rollup = build_rollup(root, year, scope=scope, drafts=drafts)
+
+        assert rollup.inputs == len(inputs)
+        assert rollup.counts["orgs"] == len(members)
+        assert rollup.counts["missing"] == sum(status[o.pk] is None for o in members)
+        assert {o.code for o in rollup.missing} == {o.code for o in members if status[o.pk] is None}
+        assert {o.code for o in rollup.pending} == {
+            o.code for o in members if status[o.pk] is not None and status[o.pk] not in chosen
+        }
+        assert {o.code for o in rollup.included} == {o.code for o in members if status[o.pk] in chosen}
+        for spec in rollup.fmt.cells():
+            figure, blanks, known = _expected(inputs, spec.ref)
+            cell = rollup.cells[spec.ref]
+            assert (cell.value, cell.blanks, cell.known) == (figure, blanks, known), spec.ref
+        transaction.set_rollback(True)
+
+
+def test_it_says_how_many_inputs_left_a_cell_blank_and_never_counts_a_blank_as_zero():
+    city = _org(0, None)
+    a, b, c = (_org(i, city) for i in (1, 2, 3))
+    rng = random.Random(1)
+    for org in (a, b, c):
+        _report(org, 2021, "approved", rng, blank=0)
+    ApplicationRow.objects.filter(report__organization__in=[a, b], row="new_received").update(natural_person=None)
+    ApplicationRow.objects.filter(report__organization=c, row="new_received").update(natural_person=7)
+    cell = build_rollup(city, 2021).cells["applications.new_received.natural_person"]
+    assert (cell.value, cell.blanks, cell.known, cell.inputs) == (None, 2, 7, 3)
+    ApplicationRow.objects.filter(report__organization__in=[a, b, c], row="new_received").update(natural_person=None)
+    cell = build_rollup(city, 2021).cells["applications.new_received.natural_person"]
+    assert (cell.value, cell.blanks, cell.known) == (None, 3, None)
+
+
+def test_it_sums_2019_procurement_amounts_in_wanyuan_whatever_unit_each_report_states():
+    city = _org(0, None)
+    a, b = _org(1, city), _org(2, city)
+    rng = random.Random(2)
+    for org in (a, b):
+        _report(org, 2020, "published", rng, blank=0)
+    table = reg.format_for_year(2020).unit_table
+    ActiveDisclosureRow.objects.filter(report__organization=a, subtable=table.code).update(amount=Decimal("2.5"))
+    ActiveDisclosureRow.objects.filter(report__organization=b, subtable=table.code).update(amount=Decimal("15000"))
+    Report.objects.filter(organization=b).update(procurement_unit="元")
+    ref = f"active_disclosure.{table.code}.{table.rows[0].code}.amount"
+    assert build_rollup(city, 2020).value(ref) == Decimal("4.0000")
+
+
+def _province(cities: int, districts: int, offices: int) -> Organization:
+    province = _org(0, None)
+    rng = random.Random(3)
+    n = 1
+    for _c in range(cities):
+        city = _org(n, province)
+        n += 1
+        for _d in range(districts):
+            district = _org(n, city)
+            n += 1
+            for k in range(offices):
+                office = _org(n, district)
+                n += 1
+                if k % 3:
+                    _report(office, 2021, STATES[1 + n % 5], rng)
+    return province
+
+
+def test_it_reads_a_roll_up_in_the_same_queries_at_two_sizes():
+    counted = {}
+    for label, size in (("small", (1, 2, 2)), ("large", (3, 3, 5))):
+        with transaction.atomic():
+            province = _province(*size)
+            for scope in (CHILDREN, SUBTREE):
+                with CaptureQueriesContext(connection) as ctx:
+                    rollup = build_rollup(province, 2021, scope=scope, drafts=True)
+                counted[label, scope] = len(ctx.captured_queries)
+                assert rollup.counts["orgs"]
+            transaction.set_rollback(True)
+    assert counted["small", CHILDREN] == counted["large", CHILDREN] == 7
+    assert counted["small", SUBTREE] == counted["large", SUBTREE] == 7
