@@ -1,7 +1,7 @@
 """The official-format PDF of an annual report (spec §8, GB/T 9704-2012).
 
-``render_pdf(doc)`` turns an interchange document into a PDF/A-3b file with
-the document embedded as its data; ``report_context(doc)`` is the template
+``render_pdf(doc)`` turns an interchange document into a tagged PDF/A-3b file
+with the document embedded as its data; ``report_context(doc)`` is the template
 context of ``report/_body.html``, which the on-screen preview includes too.
 
 WeasyPrint's font configuration and the parsed stylesheets are built once per
@@ -31,6 +31,10 @@ __all__ = ["PdfSetupError", "attachment_name", "render_html", "render_pdf", "rep
 
 STYLESHEETS = ("report/report.css", "report/print.css")
 PDF_VARIANT = "pdf/a-3b"
+# Tagged (a structure tree with Table/TR/TH/TD, /MarkInfo, /Lang) so screen
+# readers read the tables, WeasyPrint's PDF/UA tagging; the file stays
+# PDF/A-3b, which allows tags without requiring them (issue 13).
+PDF_TAGS = True
 GENERATOR = "reportsite"
 ATTACHMENT_DESCRIPTION = "本报告的数据（disclosure-report/1 交换格式）"
 
@@ -175,6 +179,7 @@ def render_pdf(doc: dict, *, draft: bool = False, revision: int | None = None) -
                 stylesheets=resources.stylesheets,
                 attachments=[attachment],
                 pdf_variant=PDF_VARIANT,
+                pdf_tags=PDF_TAGS,
                 finisher=_compress_once,
             )
         finally:

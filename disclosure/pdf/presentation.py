@@ -219,7 +219,8 @@ ROLES = {"header": "head"}  # layout.py roles → Cell kinds (the rest are the s
 def _keep_with_next(grid: Grid, body_top: int, body_height: int) -> list[bool]:
     """Rows of a body after which no page break may come: the first rows of
     every row group (its spanning label needs room, and a group never starts
-    with one row at a page foot) and its last two rows."""
+    with one row at a page foot) and its last two rows. (The table's first rows
+    are kept with its header by table_from_grid.)"""
     keep = [False] * body_height
     for cell in grid.cells:
         if cell.role != "group" or cell.rowspan < 2:
@@ -255,6 +256,11 @@ def table_from_grid(grid: Grid, doc: dict) -> Table:
     head = tuple(TableRow(tuple(r), kind="head") for r in rows[: grid.header_rows])
     body_rows = rows[grid.header_rows :]
     keep = _keep_with_next(grid, grid.header_rows, len(body_rows))
+    if head:
+        # The header never stands at a page foot with fewer than KEEP_FIRST_ROWS
+        # of its rows: the table then starts on the next page (issue 13).
+        for r in range(min(KEEP_FIRST_ROWS, len(body_rows)) - 1):
+            keep[r] = True
     printed = [TableRow(tuple(r), kind(r), kept) for r, kept in zip(body_rows, keep, strict=True)]
     starts = [i for i, row in enumerate(printed) if row.kind == "caption"] or [0]
     bodies = tuple(
