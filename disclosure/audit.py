@@ -26,6 +26,8 @@ ACTION_LABELS: dict[str, str] = {
     "report.explained": "说明了一条警示",
     "report.imported": "导入了报告",
     "report.admin_edited": "系统管理员修改了报告",
+    "report.filled_from_rollup": "从下级汇总填入了数据",
+    "report.rollup_accepted": "采用了下级汇总的数据",
     # The review workflow (workflow.Action, recorded as "report.<action>")
     "report.submit": "提交审核",
     "report.withdraw": "撤回了提交",
@@ -45,6 +47,8 @@ ACTION_LABELS: dict[str, str] = {
     "import.discarded": "放弃了导入",
     # Organizations, accounts, jobs
     "organization.created": "创建了机关",
+    "organization.report_scope": "更改了报告范围（本级或汇总）",
+    "outlier.checked": "核实了异常数值",
     "account.password_set": "系统管理员设置了密码",
     "account.password_change": "修改了密码",
     "account.password_reset": "重置了密码",
@@ -86,12 +90,11 @@ def place_label(fmt, ref: str) -> str:
     return "其他内容" if label == ref.removeprefix("narrative.") else label
 
 
-def _is_cell(fmt, ref: str) -> bool:
+def _cell(fmt, ref: str):
     try:
-        fmt.cell(ref)
+        return fmt.cell(ref)
     except KeyError:
-        return False
-    return True
+        return None
 
 
 @dataclass
@@ -143,13 +146,16 @@ def _changes(fmt, events: list[AuditEvent]) -> tuple[dict[str, list[Any]], int, 
         for ref, pair in (event.data.get("changes") or {}).items():
             if ref in NOT_PLACES or not isinstance(pair, list | tuple) or len(pair) != 2:
                 continue
+            cell = _cell(fmt, ref)
+            if cell is not None and cell.computed:
+                continue  # a total follows from the cells typed: not an edit of its own
             if ref in merged:
                 merged[ref][1] = pair[1]
             else:
                 merged[ref] = [pair[0], pair[1]]
     # An edit undone within the run changed nothing.
     merged = {ref: pair for ref, pair in merged.items() if pair[0] != pair[1]}
-    cells = sum(_is_cell(fmt, ref) for ref in merged)
+    cells = sum(_cell(fmt, ref) is not None for ref in merged)
     return merged, cells, len(merged) - cells
 
 

@@ -53,9 +53,20 @@ def test_it_walks_a_report_from_submission_to_publication(sign_in, live_server, 
 
     leader = sign_in("leader", PASSWORD)
     leader.goto(review_url)
-    # Click the questioned cell in the report to anchor the comment there.
+    # Click the questioned cell in the report: the comment form's position is it, named in Chinese.
+    label = report.spec.label_of("applications.granted.natural_person")
     leader.locator('#review-document td[data-ref="applications.granted.natural_person"]').click()
+    expect(leader.locator("#c-anchor")).to_have_value("applications.granted.natural_person")
+    expect(leader.locator("#c-anchor option:checked")).to_have_text(label)
+    # The return's position moves only when the leader chooses it, here with the offered button.
+    expect(leader.locator("#return-anchor")).to_have_value("report")
+    offer = leader.locator("#return-use-anchor")
+    expect(offer).to_be_visible()
+    expect(offer).to_contain_text(label)
+    offer.click()
     expect(leader.locator("#return-anchor")).to_have_value("applications.granted.natural_person")
+    expect(leader.locator("#return-anchor option:checked")).to_have_text(label)
+    expect(offer).to_be_hidden()
     leader.locator('#return-form textarea[name="comment"]').fill(
         "予以公开的自然人申请数与台账不符，应为少1件，请核对。"
     )
@@ -63,6 +74,7 @@ def test_it_walks_a_report_from_submission_to_publication(sign_in, live_server, 
     leader.locator("#return-form button[type=submit]").click()
     expect(leader.locator("#status")).to_have_text("已退回")
     assert Comment.objects.get().anchor == "applications.granted.natural_person"
+    expect(leader.locator(".comment").first).to_contain_text(label)
 
     clerk.goto(base + "/applications/")
     flagged = clerk.locator('td.has-comment[data-ref="applications.granted.natural_person"]')
