@@ -1,0 +1,287 @@
+"""Data quality across a subtree (issue 15): the stored rule findings grouped by
+rule, and outliers in table 三 against each office's own history and against
+its peers.
+
+Every read is an SQL aggregate or a page of rows: the rules that fired are
+read from ``Report.finding_rules`` (ADR 0014), never by re-running rules, and
+the outlier tests are WHERE clauses over ``ApplicationRow`` joined to last
+year's row, so nothing is looped over in Python per report.
+
+Outliers are looked for in table 三's 总计 column (one value per row: new
+applications, each outcome, carried forward), in reports that have left the
+draft stage (a draft is still being typed):
+
+- **history**: this year's value against the same cell last year, flagged
+  when the ratio is above ``RATIO`` or below 1/``RATIO`` and the larger of
+  the two is at least ``FLOOR`` (3 → 16 is noise, 30 → 160 is not; 0 → 40 is
+  a jump);
+- **peers**: the value against the average of the same cell in the same year
+  across organizations of the same kind in the jurisdiction, flagged when it
+  is more than ``PEER_RATIO`` times that average, at least ``FLOOR``, and
+  there are at least ``PEER_MINIMUM`` peers.
+
+A supervisor's 已核实 mark (``OutlierCheck``, ``services.outliers``) stops a
+cell being flagged while its value stays the one that was checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Avg, CharField, Count, Exists, F, OuterRef, Q, Subquery, TextField, Value
+from django.db.models.functions import Cast, Concat
+
+from .. import formats as reg
+from ..models import ApplicationRow, Organization, OutlierCheck, Report
+from ..permissions import subtree_q
+from ..rules import RULES, Severity
+
+RATIO = 5
+FLOOR = 10
+PEER_RATIO = 5
+PEER_MINIMUM = 5
+COLUMN = "total"  # table 三's 总计 column
+SECTION = "applications"
+CHECKED_STATUSES = [
+    Report.Status.SUBMITTED,
+    Report.Status.RETURNED,
+    Report.Status.APPROVED,
+    Report.Status.PUBLISHED,
+]
+
+# What each rule checks, in Chinese, for rules whose registry entry carries no
+# label of its own (``Rule.label`` wins when the registry has one).
+RULE_NAMES = {
+    "applications.balance": "表三收支平衡（新收 + 上年结转 = 办理结果总计）",
+    "applications.outcome_total": "表三办理结果总计",
+    "applications.total_column": "表三“总计”列",
+    "reviews.total": "表四复议诉讼合计",
+    "cells.integer": "数值须为非负整数",
+    "cells.required": "必填单元格",
+    "amount.precision": "金额精度",
+    "narrative.required": "文字部分必填",
+    "narrative.numbers": "文字与表格数字一致",
+    "narrative.year": "文字中的年度",
+    "cross_year.carried_over": "上年结转与上年报告一致",
+    "cross_year.in_force": "现行有效件数与上年衔接",
+    "cross_year.previous": "上年数据与上年报告一致",
+    "cross_year.outlier": "与上年相比变化异常",
+}
+SEVERITY_LABELS = {Severity.ERROR: "错误", Severity.WARNING: "警示", Severity.INFO: "提示"}
+
+
+def rule_name(code: str) -> str:
+    rule = RULES.get(code)
+    return getattr(rule, "label", "") or RULE_NAMES.get(code) or code
+
+
+# -- findings by rule --------------------------------------------------------------------------
+
+
+def _reports(scope: list[Organization], year: int):
+    return Report.objects.filter(year=year).filter(subtree_q(scope, "organization__"))
+
+
+def _with_rules_text(reports):
+    # The stored list as text ('["a", "b"]' on both databases): a quoted code is one rule.
+    return reports.annotate(rules_text=Cast("finding_rules", TextField()))
+
+
+def _fired(code: str) -> Q:
+    return Q(rules_text__contains=f'"{code}"')
+
+
+def findings_by_rule(scope: list[Organization], year: int) -> dict:
+    """How many reports of the subtree each rule fired on, in one query."""
+    codes = list(RULES)
+    counts = {f"rule_{i}": Count("pk", filter=_fired(code)) for i, code in enumerate(codes)}
+    counts["reports"] = Count("pk")
+    counts["with_errors"] = Count("pk", filter=Q(error_count__gt=0))
+    counts["with_warnings"] = Count("pk", filter=Q(warning_count__gt=0))
+    found = _with_rules_text(_reports(scope, year)).aggregate(**counts) if scope else dict.fromkeys(counts, 0)
+    rules = [
+        {
+            "code": code,
+            "name": rule_name(code),
+            "severity": RULES[code].severity,
+            "severity_label": SEVERITY_LABELS.get(RULES[code].severity, ""),
+            "reports": found[f"rule_{i}"] or 0,
+        }
+        for i, code in enumerate(codes)
+    ]
+    rules = [r for r in rules if r["reports"]]
+    rules.sort(key=lambda r: (r["severity"] != Severity.ERROR, -r["reports"], r["code"]))
+    return {
+        "rules": rules,
+        "reports": found["reports"] or 0,
+        "with_errors": found["with_errors"] or 0,
+        "with_warnings": found["with_warnings"] or 0,
+    }
+
+
+def reports_breaking(scope: list[Organization], year: int, code: str):
+    """The reports a rule fired on (a queryset, to be paginated)."""
+    return (
+        _with_rules_text(_reports(scope, year))
+        .filter(_fired(code))
+        .select_related("organization__parent")
+        .order_by("organization__path", "pk")
+    )
+
+
+# -- outliers -------------------------------------------------------------------------------------
+
+
+def cell_ref(row: str) -> str:
+    return f"{SECTION}.{row}.{COLUMN}"
+
+
+def cell_label(format_code: str, row: str) -> str:
+    return reg.get_format(format_code).label_of(cell_ref(row))
+
+
+def _checked(year: int):
+    """The cell was marked 已核实 at its present value."""
+    return Exists(
+        OutlierCheck.objects.filter(
+            organization_id=OuterRef("report__organization_id"),
+            year=year,
+            cell=Concat(Value(f"{SECTION}."), OuterRef("row"), Value(f".{COLUMN}"), output_field=CharField()),
+            value=OuterRef(COLUMN),
+        )
+    )
+
+
+def _rows(scope: list[Organization], year: int):
+    return (
+        ApplicationRow.objects.filter(report__year=year, report__status__in=CHECKED_STATUSES)
+        .filter(subtree_q(scope, "report__organization__"))
+        .filter(**{f"{COLUMN}__isnull": False})
+    )
+
+
+FIELDS = [
+    "report__organization_id",
+    "report__organization__code",
+    "report__organization__name",
+    "report__organization__kind",
+    "report__format",
+    "row",
+    COLUMN,
+]
+
+
+def history_outliers(scope: list[Organization], year: int):
+    """Cells whose value jumps against the same office's value last year (values, to paginate)."""
+    previous = ApplicationRow.objects.filter(
+        report__organization_id=OuterRef("report__organization_id"), report__year=year - 1, row=OuterRef("row")
+    ).values(COLUMN)[:1]
+    value = F(COLUMN)
+    return (
+        _rows(scope, year)
+        .annotate(previous=Subquery(previous))
+        .filter(previous__isnull=False)
+        .filter(Q(**{f"{COLUMN}__gte": FLOOR}) | Q(previous__gte=FLOOR))
+        .filter(Q(**{f"{COLUMN}__gt": F("previous") * RATIO}) | Q(previous__gt=value * RATIO))
+        .annotate(checked=_checked(year))
+        .filter(checked=False)
+        .values(*FIELDS, "previous")
+        .order_by("report__organization__path", "row")
+    )
+
+
+def peer_averages(scope: list[Organization], year: int) -> dict[tuple[str, str], tuple[float, int]]:
+    """Average and count of each cell per kind of organization across the subtree (one query)."""
+    found = (
+        _rows(scope, year)
+        .values("report__organization__kind", "row")
+        .annotate(average=Avg(COLUMN), peers=Count("pk"))
+        .order_by()
+    )
+    return {(r["report__organization__kind"], r["row"]): (float(r["average"]), r["peers"]) for r in found}
+
+
+def peer_outliers(scope: list[Organization], year: int, averages: dict | None = None):
+    """Cells far above the same cell's average among organizations of the same kind (values, to paginate)."""
+    averages = peer_averages(scope, year) if averages is None else averages
+    condition = Q(pk__in=[])
+    for (kind, row), (average, peers) in averages.items():
+        if peers < PEER_MINIMUM:
+            continue
+        threshold = max(FLOOR, average * PEER_RATIO)
+        condition |= Q(report__organization__kind=kind, row=row, **{f"{COLUMN}__gt": threshold})
+    return (
+        _rows(scope, year)
+        .filter(condition)
+        .annotate(checked=_checked(year))
+        .filter(checked=False)
+        .values(*FIELDS)
+        .order_by("report__organization__path", "row")
+    )
+
+
+@dataclass
+class Outlier:
+    organization_id: int
+    code: str
+    name: str
+    kind: str
+    row: str
+    cell: str
+    label: str
+    value: int
+    reason: str
+
+
+def describe_history(row: dict) -> Outlier:
+    value, previous = row[COLUMN], row["previous"]
+    if previous:
+        reason = f"上年 {previous}，本年 {value}（{value / previous:.1f} 倍）"
+    else:
+        reason = f"上年 0，本年 {value}"
+    return _outlier(row, reason)
+
+
+def describe_peer(row: dict, averages: dict) -> Outlier:
+    average, peers = averages[(row["report__organization__kind"], row["row"])]
+    kind = dict(Organization.Kind.choices)[row["report__organization__kind"]]
+    reason = f"同类机关（{kind}，{peers} 个）平均 {average:.1f}，本机关 {row[COLUMN]}（{row[COLUMN] / average:.1f} 倍）"
+    return _outlier(row, reason)
+
+
+def _outlier(row: dict, reason: str) -> Outlier:
+    return Outlier(
+        organization_id=row["report__organization_id"],
+        code=row["report__organization__code"],
+        name=row["report__organization__name"],
+        kind=row["report__organization__kind"],
+        row=row["row"],
+        cell=cell_ref(row["row"]),
+        label=cell_label(row["report__format"], row["row"]),
+        value=row[COLUMN],
+        reason=reason,
+    )
+
+
+def current_value(organization: Organization, year: int, cell: str) -> int | None:
+    """The stored value of a cell this module checks (None when blank or not one of them)."""
+    parts = cell.split(".")
+    if len(parts) != 3 or parts[0] != SECTION or parts[2] != COLUMN:
+        return None
+    return (
+        ApplicationRow.objects.filter(report__organization=organization, report__year=year, row=parts[1])
+        .values_list(COLUMN, flat=True)
+        .first()
+    )
+
+
+def is_checked_cell(year: int, cell: str) -> bool:
+    """Whether ``cell`` is one this module looks at in ``year``'s format."""
+    parts = cell.split(".")
+    if len(parts) != 3 or parts[0] != SECTION or parts[2] != COLUMN:
+        return False
+    try:
+        fmt = reg.format_for_year(year)
+    except reg.UnknownFormat:
+        return False
+    return any(r.code == parts[1] for r in fmt.applications_rows)
