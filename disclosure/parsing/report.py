@@ -28,6 +28,7 @@ from .tables import format_evidence, read_tables, tokens_of
 GOVERNMENT_SUFFIX = "人民政府"
 # Layouts whose lines are physical lines: a paragraph may be cut by a break.
 BROKEN_LINES = {"text", "pdf"}
+_PAGE = re.compile(r"^第\d+页$")
 
 
 def derive_org_code(name: str) -> str:
@@ -153,6 +154,7 @@ def parse_lines(
     org_code: str | None = None,
     page: dict[str, str] | None = None,
     encoding: str = "",
+    default_year: int | None = None,
 ) -> ParseResult:
     """The parse proper, on lines from any extractor (``page``: a web page's meta tags)."""
     problems: list[Problem] = []
@@ -166,9 +168,13 @@ def parse_lines(
     layout = nar.split_sections(lines, probe)
     header = nar.read_header(layout.head, join_broken)
     preamble_text = nar.join(header.preamble)
+    sources: dict[str, str] = {}
     title = header.title or nar.title_from_text(preamble_text)
+    if title:
+        sources["title"] = "title_line" if header.title else "preamble"
     if "报告" in page.get("ArticleTitle", ""):
         title = page["ArticleTitle"]  # the site's record of the title: never a navigation line
+        sources["title"] = "meta:ArticleTitle"
     tokens = tokens_of(layout.table_lines, layout.markers)
     if not tokens and not layout.narrative:
         raise InvalidDocument(
@@ -176,22 +182,39 @@ def parse_lines(
             "请确认上传的是政府信息公开工作年度报告。",
             code="not_a_report",
         )
-    fmt, year = _choose_format(
-        year or nar.title_year(title) or nar.title_year(preamble_text), format_evidence(tokens), problems
-    )
+    file_year = nar.title_year(title) or nar.title_year(preamble_text)
+    if year:
+        sources["year"] = "given"
+    elif file_year:
+        sources["year"] = "title" if nar.title_year(title) else "preamble"
+    elif default_year:
+        sources["year"] = "default"
+    fmt, year = _choose_format(year or file_year or default_year, format_evidence(tokens), problems)
     tables = read_tables(fmt, tokens)
     problems += _with_ambiguities(fmt, tables, ambiguities)
 
     # The last section carries the signature and the date.
     last = next((code for code in reversed(nar.NARRATIVE_SECTIONS) if code in layout.narrative), None)
     signature, issued = "", None
-    name = (org_name or "").strip() or nar.name_from_title(title)
+    name = (org_name or "").strip()
+    if name:
+        sources["organization"] = "given"
+    elif name := nar.name_from_title(title):
+        sources["organization"] = "title"
     if last is not None:
         layout.narrative[last], signature, issued = nar.take_signature(layout.narrative[last], name)
-    name = name or signature or page.get("ContentSource", "")
+    if issued is not None:
+        sources["issued_on"] = "signature"
+    if signature:
+        sources["signature"] = signature
+    if not name and (signature or page.get("ContentSource")):
+        name = signature or page["ContentSource"]
+        sources["organization"] = "signature" if signature else "meta:ContentSource"
     if not name and header.subtitles:
         texts = [preamble_text] + [line.text for lines_ in layout.narrative.values() for line in lines_]
         name = nar.expand_name(header.subtitles[0], texts)
+        if name:
+            sources["organization"] = "subtitle"
     if not name:
         raise InvalidDocument(
             "无法从文件中确定发布机关的名称。请用 --org 指定机关名称。", code="no_organization", params={"year": year}
@@ -234,7 +257,17 @@ def parse_lines(
         set_path(document, ref, value)
     if fmt.unit_table:
         document["active_disclosure"][fmt.unit_table.code]["unit"] = tables.unit or reg.DEFAULT_PROCUREMENT_UNIT
-    return ParseResult(document=canonicalize(document), problems=problems, kind=kind, encoding=encoding, page=page)
+    pages = len({line.where for line in lines if _PAGE.match(line.where)}) if kind == "pdf" else None
+    return ParseResult(
+        document=canonicalize(document),
+        problems=problems,
+        kind=kind,
+        encoding=encoding,
+        page=page,
+        file_year=file_year,
+        sources=sources,
+        pages=pages,
+    )
 
 
 def parse_report(
@@ -244,17 +277,26 @@ def parse_report(
     year: int | None = None,
     org_name: str | None = None,
     org_code: str | None = None,
+    default_year: int | None = None,
 ) -> ParseResult:
     """Read a published report and map it to a ``disclosure-report/1`` document.
 
     ``source`` is a path or the file's bytes (then ``filename`` tells its
     name). Raises ``InvalidDocument`` (with a ``code``) when the file cannot
     be read at all; otherwise every cell that could not be placed is null in
-    the document and named in ``problems``.
+    the document and named in ``problems``. ``year`` overrides the year the file
+    states; ``default_year`` is used only when it states none (``file_year`` says which).
     """
     src = load_source(source, filename)
     lines = extract(src)
     page = page_meta(src.data) if src.kind == "html" else {}
     return parse_lines(
-        lines, kind=src.kind, year=year, org_name=org_name, org_code=org_code, page=page, encoding=src.encoding
+        lines,
+        kind=src.kind,
+        year=year,
+        org_name=org_name,
+        org_code=org_code,
+        page=page,
+        encoding=src.encoding,
+        default_year=default_year,
     )

@@ -46,6 +46,25 @@ class ParseResult:
     # A government page's site-specification meta tags (ArticleTitle, PubDate, ContentSource,
     # SiteName, ColumnName) as printed. PubDate is when the site published it, not 成文日期.
     page: dict[str, str] = field(default_factory=dict)
+    # The year the file itself states (title or preamble); None when it states none and the
+    # caller's year was used. A caller's year never overrides a year the file states
+    # (``parse_report(year=…)`` does: the comparison is the caller's to make).
+    file_year: int | None = None
+    # Where the title, organization, date and year were found: title, title_line, meta:ArticleTitle,
+    # signature (落款), meta:ContentSource, subtitle, given (the caller's), preamble.
+    sources: dict[str, str] = field(default_factory=dict)
+    pages: int | None = None  # PDF pages read (None for other kinds)
+
+    def info(self) -> dict[str, Any]:
+        """How the file was read, as PendingImport.info keeps it."""
+        out: dict[str, Any] = {"kind": self.kind, "encoding": self.encoding, "sources": dict(self.sources)}
+        if self.pages is not None:
+            out["pages"] = self.pages
+        if self.file_year is not None:
+            out["file_year"] = self.file_year
+        if self.page:
+            out["page"] = dict(self.page)
+        return out
 
     @property
     def missing_cells(self) -> list[str]:

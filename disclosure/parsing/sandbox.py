@@ -132,6 +132,7 @@ def parse_untrusted(
     org_name: str | None = None,
     org_code: str | None = None,
     fallback_org_name: str | None = None,
+    default_year: int | None = None,
     limits: Limits | None = None,
 ) -> ParseResult:
     """``parse_report(data, filename=…, …)`` in a child process with hard limits.
@@ -149,6 +150,7 @@ def parse_untrusted(
         "org_name": org_name,
         "org_code": org_code,
         "fallback_org_name": fallback_org_name,
+        "default_year": default_year,
         "settings": _report_settings(),
     }
     env = child_environment()
@@ -245,6 +247,9 @@ def _result(returncode: int, answer: bytes, errors: str, limits: Limits, filenam
             kind=result["kind"],
             encoding=result.get("encoding", ""),
             page=dict(result.get("page") or {}),
+            file_year=result.get("file_year"),
+            sources=dict(result.get("sources") or {}),
+            pages=result.get("pages"),
         )
     raise SandboxError(f"the parse child failed: {message.get('error', '')[-4000:]}")
 
@@ -319,13 +324,19 @@ def _child(argv: list[str]) -> int:
 
         from . import parse_report
 
-        arguments = {"filename": header["filename"], "year": header["year"], "org_code": header["org_code"]}
+        arguments = {
+            "filename": header["filename"],
+            "year": header["year"],
+            "org_code": header["org_code"],
+            "default_year": header.get("default_year"),
+        }
         try:
             result = parse_report(data, org_name=header["org_name"], **arguments)
         except InvalidDocument as exc:
             if exc.code != "no_organization" or not header.get("fallback_org_name"):
                 raise
             result = parse_report(data, org_name=header["fallback_org_name"], **arguments)
+            result.sources["organization"] = "office"  # the file names none: the office's own name
     except InvalidDocument as exc:
         if _caused_by_memory(exc):
             return answer({"limit": "memory"})
@@ -344,6 +355,9 @@ def _child(argv: list[str]) -> int:
                 "kind": result.kind,
                 "encoding": result.encoding,
                 "page": result.page,
+                "file_year": result.file_year,
+                "sources": result.sources,
+                "pages": result.pages,
             }
         }
     )

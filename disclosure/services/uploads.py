@@ -8,14 +8,17 @@ as a ``PendingImport`` for the clerk's preview.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
 from ..interchange import (
     InvalidDocument,
+    canonicalize,
     validate_document,
 )
 from ..models import (
@@ -24,6 +27,8 @@ from ..models import (
     PendingImport,
     Report,
 )
+from ..parsing.choices import ambiguities, apply_candidate, apply_zero_groups, settle_with_previous
+from ..parsing.labels import key
 from .core import EDITABLE_STATUSES, User, import_document, record_event
 
 # -- starting a report from a published file -----------------------------------------------
@@ -114,17 +119,24 @@ def stage_upload(
     # Parsing takes a while: do it before touching the database.
     # The name as the file prints it (ADR 0002); the office's own only if it prints none,
     # decided in the same child process.
+    # The clerk's year only where the file states none: a file that says 2020 is never
+    # stored as another year (a differing year is a mismatch the clerk decides).
     result = parse_untrusted(
-        data, filename=filename, year=year, org_code=organization.code, fallback_org_name=organization.name
+        data, filename=filename, default_year=year, org_code=organization.code, fallback_org_name=organization.name
     )
     doc = result.document
-    # The file is this office's report, whatever name it prints.
-    doc["organization"] = {
-        "name": doc["organization"]["name"] or organization.name,
-        "code": organization.code,
-        "kind": organization.kind,
-    }
+    printed = doc["organization"]["name"] or organization.name
+    # Stored under this office's code; the printed name stays until the clerk decides a mismatch.
+    doc["organization"] = {"name": printed, "code": organization.code, "kind": organization.kind}
     validate_document(doc)
+    problems = [p.as_dict() for p in result.problems]
+    previous = _previous_document(organization, doc["year"])
+    problems = settle_with_previous(doc, problems, previous)
+    info = result.info()
+    info["requested_year"] = year
+    mismatch = mismatches(organization, printed, result.sources.get("organization", ""), year, result.file_year)
+    if mismatch:
+        info["mismatch"] = mismatch
     with transaction.atomic():
         if job is not None and Job.objects.select_for_update().get(pk=job.pk).status == Job.Status.SUCCEEDED:
             # The same job delivered twice (a worker lost after commit): staged already.
@@ -136,7 +148,8 @@ def stage_upload(
             filename=filename[:255],
             kind=result.kind,
             document=doc,
-            problems=[p.as_dict() for p in result.problems],
+            problems=problems,
+            info=info,
         )
         record_event(
             "import.staged",
@@ -144,7 +157,8 @@ def stage_upload(
             organization=organization,
             filename=filename,
             year=doc["year"],
-            problems=len(result.problems),
+            problems=len(problems),
+            **({"mismatch": sorted(mismatch)} if mismatch else {}),
             **({"job": str(job.pk)} if job is not None else {}),
         )
         if job is not None:
@@ -154,18 +168,123 @@ def stage_upload(
     return pending
 
 
+def same_office(printed: str, office: str) -> bool:
+    """Whether a printed name is the office's: equal match keys, or one is the other with
+    the higher levels' names before it (淄博市文昌湖区招商局 / 文昌湖区招商局)."""
+    a, b = key(printed), key(office)
+    if not a or not b:
+        return True  # nothing printed: nothing contradicts
+    return a == b or a.endswith(b) or b.endswith(a)
+
+
+def mismatches(
+    organization: Organization, printed: str, source: str, requested_year: int | None, file_year: int | None
+) -> dict[str, dict[str, Any]]:
+    """What the file says that contradicts where it lands: another office's name, another year."""
+    out: dict[str, dict[str, Any]] = {}
+    if source not in ("office", "given") and not same_office(printed, organization.name):
+        out["organization"] = {"printed": printed, "office": organization.name}
+    if requested_year and file_year and requested_year != file_year:
+        out["year"] = {"requested": requested_year, "file": file_year}
+    return out
+
+
+def _previous_document(organization: Organization, year: int) -> dict | None:
+    from types import SimpleNamespace
+
+    from ..selectors import previous_document
+
+    return previous_document(SimpleNamespace(organization=organization, year=year))
+
+
+def with_office_name(doc: dict, organization: Organization) -> dict:
+    """The document under the office's own name: the organization, and the title where it
+    prints the other name (or no name at all)."""
+    printed = doc["organization"]["name"]
+    title = doc.get("title") or ""
+    if printed and printed in title:
+        title = title.replace(printed, organization.name, 1)
+    elif printed and key(title).startswith(key(printed)):
+        title = organization.name + title[len(printed) :]
+    elif not title or re.match(r"^\s*(?:19|20)\d{2}", title):
+        title = organization.name + title
+    return {
+        **doc,
+        "title": title,
+        "organization": {"name": organization.name, "code": organization.code, "kind": organization.kind},
+    }
+
+
+@dataclass(frozen=True)
+class ImportChoices:
+    """What the clerk decided in the preview; each is checked again when confirming."""
+
+    organization: str = ""  # "office": use this office's name (needed when the file names another)
+    year: str = ""  # "file": store under the year the file states (needed when the clerk asked another)
+    candidates: dict[int, int] = field(default_factory=dict)  # problem index → candidate index
+    zeros: tuple[str, ...] = ()  # zero group ids to fill with 0
+
+
+MISMATCH_REFUSED = {
+    "organization": "文件中的机关名称与本机关不一致：请选择“使用本机关名称”或放弃导入。",
+    "year": "文件中的年度与所选年度不一致：请确认按文件中的年度导入，或放弃导入。",
+}
+
+
+def decided_document(pending: PendingImport, choices: ImportChoices) -> dict:
+    """The staged document with the clerk's decisions applied and re-checked."""
+    organization = pending.organization
+    doc = copy.deepcopy(pending.document)
+    mismatch = (pending.info or {}).get("mismatch") or {}
+    if "organization" in mismatch:
+        if choices.organization != "office":
+            raise InvalidDocument(MISMATCH_REFUSED["organization"], code="organization_mismatch", params=mismatch)
+        doc = with_office_name(doc, organization)
+    if "year" in mismatch and choices.year != "file":
+        raise InvalidDocument(MISMATCH_REFUSED["year"], code="year_mismatch", params=mismatch)
+    if doc["organization"]["code"] != organization.code:
+        raise InvalidDocument("导入的文件不属于本机关。", code="organization_mismatch", params={})
+    offered = dict(ambiguities(pending.problems))
+    chosen: set[str] = set()
+    for index, candidate in sorted(choices.candidates.items()):
+        if index not in offered:
+            raise InvalidDocument("所选的拆分方式不在候选之列。", code="candidate_invalid", params={"index": index})
+        apply_candidate(doc, offered[index], candidate)
+    for problem in offered.values():
+        chosen |= set(problem.get("cells") or ())  # rows under the split decision: never zero-filled
+    apply_zero_groups(doc, list(choices.zeros), exclude=chosen)
+    return canonicalize(doc)
+
+
 @transaction.atomic
-def confirm_import(pending: PendingImport, *, actor: User, current_year: int, replace: bool = False) -> Report:
+def confirm_import(
+    pending: PendingImport,
+    *,
+    actor: User,
+    current_year: int,
+    replace: bool = False,
+    choices: ImportChoices | None = None,
+) -> Report:
     """Store a reviewed upload as a draft report. Publishing it goes through
     review like any other report: a clerk never publishes alone."""
-    doc = pending.document
+    choices = choices or ImportChoices()
+    doc = decided_document(pending, choices)
     year = doc["year"]
     if year > current_year:
         raise InvalidDocument(f"不能导入{year}年度的报告：当前填报年度为{current_year}年。", code="future_year")
     existing = Report.objects.filter(organization=pending.organization, year=year).first()
     status = existing.status if existing is not None and existing.status in EDITABLE_STATUSES else Report.Status.DRAFT
     result = import_document(doc, actor=actor, replace=replace, status=status, only_editable=True)
-    record_event("import.confirmed", actor=actor, report=result.report, filename=pending.filename)
+    decided = {}
+    if choices.organization == "office" and "organization" in (pending.info or {}).get("mismatch", {}):
+        decided["organization_choice"] = "office"
+    if choices.year == "file" and "year" in (pending.info or {}).get("mismatch", {}):
+        decided["year_choice"] = "file"
+    if choices.candidates:
+        decided["candidates"] = {str(k): v for k, v in sorted(choices.candidates.items())}
+    if choices.zeros:
+        decided["zeros"] = list(choices.zeros)
+    record_event("import.confirmed", actor=actor, report=result.report, filename=pending.filename, **decided)
     pending.delete()
     return result.report
 

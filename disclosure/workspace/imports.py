@@ -11,12 +11,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from .. import formats as reg
 from .. import jobs, permissions, services
 from ..calendar import current_report_year
 from ..models import Job, PendingImport, Report
+from ..parsing.choices import ambiguities, row_name, zero_groups
 from ..pdf.presentation import report_context
 from ..rules import Severity, check_document
-from ..services.uploads import FILENAME_TOO_LONG, MAX_FILENAME_CHARS, READING_MESSAGE, queue_upload
+from ..services.uploads import (
+    FILENAME_TOO_LONG,
+    MAX_FILENAME_CHARS,
+    READING_MESSAGE,
+    ImportChoices,
+    queue_upload,
+)
+from ..services.uploads import confirm_import as confirm
 from .views import _report_url
 
 
@@ -116,11 +125,31 @@ def pending_import(request: HttpRequest, org_code: str, pk) -> HttpResponse:
     current = current_report_year(timezone.localdate(), government_level=pending.organization.is_government)
     existing = Report.objects.filter(organization=pending.organization, year=doc["year"]).first()
     findings = check_document(doc)
+    fmt = reg.get_format(doc["format"])
+    splits = [
+        {
+            "index": index,
+            "row": row_name(fmt, problem["cells"][0]),
+            "printed": problem["message"],
+            "candidates": [
+                [(fmt.cell(ref).column_label, value) for ref, value in zip(problem["cells"], c, strict=True)]
+                for c in problem["candidates"]
+            ],
+        }
+        for index, problem in ambiguities(pending.problems)
+    ]
+    under_choice = {ref for _i, p in ambiguities(pending.problems) for ref in p["cells"]}
+    info = pending.info or {}
     return render(
         request,
         "workspace/pending_import.html",
         {
             "pending": pending,
+            "info": info,
+            "read_how": read_how(info),
+            "mismatch": info.get("mismatch") or {},
+            "splits": splits,
+            "zero_groups": [g.as_dict() for g in zero_groups(doc, under_choice)],
             "doc": doc,
             "preview": report_context(doc, draft=True)["report"],
             "findings": findings,
@@ -139,11 +168,12 @@ def confirm_import(request: HttpRequest, org_code: str, pk) -> HttpResponse:
 
     pending = _pending(request, org_code, pk)
     try:
-        report = services.confirm_import(
+        report = confirm(
             pending,
             actor=request.user,
             current_year=current_report_year(timezone.localdate(), government_level=pending.organization.is_government),
             replace=request.POST.get("replace") == "1",
+            choices=_choices(request.POST),
         )
     except InvalidDocument as exc:
         for message in exc.messages:
@@ -151,6 +181,55 @@ def confirm_import(request: HttpRequest, org_code: str, pk) -> HttpResponse:
         return redirect("workspace:pending", org_code, pk)
     messages.success(request, f"已导入{report.year}年度报告（{report.get_status_display()}）。")
     return redirect(_report_url(report))
+
+
+def _choices(post) -> ImportChoices:
+    """The preview's decisions as posted: candidate-<problem index> = candidate index ("" keeps
+    the row blank), zero = a group id per checked 按 0 填入."""
+    candidates = {}
+    for name, value in post.items():
+        if name.startswith("candidate-") and value != "":
+            try:
+                candidates[int(name.removeprefix("candidate-"))] = int(value)
+            except ValueError:
+                continue  # not a number: nothing chosen (the service refuses unknown indexes)
+    return ImportChoices(
+        organization=post.get("organization_choice", ""),
+        year=post.get("year_choice", ""),
+        candidates=candidates,
+        zeros=tuple(post.getlist("zero")),
+    )
+
+
+SOURCES = {
+    "title_line": "标题行",
+    "preamble": "正文开头",
+    "meta:ArticleTitle": "网页标注（ArticleTitle）",
+    "meta:ContentSource": "网页标注（ContentSource）",
+    "title": "标题",
+    "signature": "落款",
+    "subtitle": "副标题",
+    "given": "上传时填写",
+    "default": "上传时所选年度（文件中未写年度）",
+    "office": "本机关（文件中未写机关名称）",
+}
+KINDS = {"text": "文本", "html": "网页", "docx": "Word 文档", "pdf": "PDF", "xlsx": "Excel 表格"}
+
+
+def read_how(info: dict) -> list[str]:
+    """How the file was read, in a few short phrases for the preview."""
+    out = []
+    if info.get("kind"):
+        kind = KINDS.get(info["kind"], info["kind"])
+        out.append(f"{kind}，共 {info['pages']} 页" if info.get("pages") else kind)
+    if info.get("encoding"):
+        out.append(f"编码 {info['encoding']}")
+    names = {"title": "标题", "organization": "机关名称", "issued_on": "成文日期", "year": "年度"}
+    for field, label in names.items():
+        source = (info.get("sources") or {}).get(field)
+        if source:
+            out.append(f"{label}取自{SOURCES.get(source, source)}")
+    return out
 
 
 @login_required
