@@ -16,6 +16,8 @@ from .models import (
 )
 from .rules import check_document
 from .selectors import export_report
+from .services.findings import with_hierarchy
+from .services.rollup import RollupRefused, set_report_scope
 
 admin.site.site_header = "政府信息公开工作年度报告 管理后台"
 admin.site.site_title = "年度报告管理"
@@ -30,11 +32,28 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "kind", "parent"]
-    list_filter = ["kind", "parent"]
+    list_display = ["name", "code", "kind", "report_scope", "parent"]
+    list_filter = ["kind", "report_scope", "parent"]
     search_fields = ["name", "code"]
     autocomplete_fields = ["parent"]
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        # What a government's report covers goes through its service: audited, checked,
+        # and the hierarchy rules' stored counts follow (ADR 0016).
+        wanted = obj.report_scope
+        if obj.pk is not None:
+            obj.report_scope = Organization.objects.filter(pk=obj.pk).values_list("report_scope", flat=True).first()
+        else:
+            obj.report_scope = Organization.Scope.OWN
+        super().save_model(request, obj, form, change)
+        if wanted != obj.report_scope:
+            try:
+                set_report_scope(obj, wanted, actor=request.user)
+            except RollupRefused as exc:
+                messages.error(request, exc.message)
+            else:
+                obj.report_scope = wanted
 
 
 @admin.register(Membership)
@@ -160,7 +179,8 @@ class ReportAdmin(admin.ModelAdmin):
 
     @admin.display(description="校验结果")
     def findings(self, obj):
-        found = check_document(export_report(obj))
+        doc = export_report(obj)
+        found = with_hierarchy(obj, check_document(doc), doc)
         if not found:
             return "无问题"
         return "\n".join(f"[{f.severity}] {f.message}" for f in found)

@@ -208,3 +208,30 @@ def test_it_lets_supervisors_set_the_report_scope_audited(world):
     )
     world.office.refresh_from_db()
     assert world.office.report_scope == "own"
+
+
+def test_it_lets_the_admin_change_the_report_scope_audited(admin_client, world):
+    district = world.office.parent
+    url = reverse("admin:disclosure_organization_change", args=[district.pk])
+    form = {
+        "name": district.name,
+        "code": district.code,
+        "kind": district.kind,
+        "parent": district.parent_id,
+        "report_scope": "rollup",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    assert admin_client.post(url, form).status_code == 302
+    district.refresh_from_db()
+    assert district.report_scope == "rollup"
+    event = AuditEvent.objects.get(action="organization.report_scope")
+    assert event.data["changes"] == {"report_scope": ["own", "rollup"]} and event.actor is not None
+    # A department cannot sum anything: refused with a message, nothing changed.
+    office_url = reverse("admin:disclosure_organization_change", args=[world.office.pk])
+    form |= {"name": world.office.name, "code": world.office.code, "kind": "department", "parent": district.pk}
+    page = admin_client.post(office_url, form, follow=True)
+    world.office.refresh_from_db()
+    assert world.office.report_scope == "own" and "只有人民政府的报告可以汇总所属部门" in page.text
