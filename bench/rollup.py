@@ -1,0 +1,175 @@
+"""The roll-up (issue 15): its pages timed at 1,000 / 3,000 / 10,000 organizations.
+
+Reads the databases ``reportsite_scale_<N>`` that ``bench/scale.py`` builds
+(``loadscale``: a province, cities, districts, offices, two years of reports in
+every state, the supervisor ``scale-province``) and changes nothing in them.
+Each page is timed in-process with Django's test client (DEBUG off), median
+and p95 of --runs, with its query count, against issue 16's targets (a
+province page p95 ≤ 300 ms, a district page ≤ 100 ms). Printed, never asserted.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/rollup.py [--orgs 1000 3000 10000] [--runs 7]
+
+A size whose database is missing is reported as such (run bench/scale.py to build it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+TARGETS = {  # label: target p95 in ms
+    "province roll-up, cities": 300,
+    "province roll-up, whole subtree": 300,
+    "province roll-up, whole subtree with drafts": 300,
+    "city roll-up, districts": 300,
+    "district roll-up, offices": 100,
+    "province roll-up CSV first byte": 300,
+    "province roll-up CSV whole": 3000,
+    "province roll-up Excel": 3000,
+}
+
+
+def _db_url(base: str, name: str) -> str:
+    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+
+
+def _exists(url: str) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def measure(runs: int) -> dict:
+    """Runs inside the size's database (a child process)."""
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.db.models import Max
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from disclosure.models import Organization, Report
+
+    User = get_user_model()
+    client = Client()
+    client.force_login(User.objects.get(username="scale-province"))
+    year = Report.objects.aggregate(y=Max("year"))["y"]
+    province = Organization.objects.filter(parent__isnull=True).order_by("pk").first()
+    city = Organization.objects.filter(parent=province, kind="government").order_by("code").first()
+    district = Organization.objects.filter(parent=city, kind="government").order_by("code").first()
+
+    def url(org, suffix="/"):
+        return f"/review/rollup/{org.code}/{year}{suffix}"
+
+    pages = {
+        "province roll-up, cities": (url(province), {}),
+        "province roll-up, whole subtree": (url(province), {"scope": "subtree"}),
+        "province roll-up, whole subtree with drafts": (url(province), {"scope": "subtree", "drafts": "1"}),
+        "city roll-up, districts": (url(city), {}),
+        "district roll-up, offices": (url(district), {}),
+    }
+    out: dict = {"orgs": Organization.objects.count(), "year": year}
+    client.get(url(province))  # session, caches
+    for label, (path, params) in pages.items():
+        times, queries, size = [], 0, 0
+        for _ in range(runs):
+            with CaptureQueriesContext(connection) as ctx:
+                start = time.perf_counter()
+                response = client.get(path, params)
+                times.append(time.perf_counter() - start)
+            assert response.status_code == 200, (label, response.status_code)
+            queries, size = len(ctx.captured_queries), len(response.content)
+        out[label] = {"times": times, "queries": queries, "bytes": size}
+    first, whole, lines = [], [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url(province, ".csv"), {"scope": "subtree", "drafts": "1"})
+        stream = iter(response.streaming_content)
+        body = [next(stream)]
+        first.append(time.perf_counter() - start)
+        body.extend(stream)
+        whole.append(time.perf_counter() - start)
+        lines = b"".join(body).count(b"\n")
+    out["province roll-up CSV first byte"] = {"times": first, "queries": None, "bytes": None}
+    out["province roll-up CSV whole"] = {"times": whole, "queries": None, "bytes": lines}
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url(province, ".xlsx"), {"scope": "subtree"})
+        assert response.status_code == 200
+        times.append(time.perf_counter() - start)
+    out["province roll-up Excel"] = {"times": times, "queries": None, "bytes": len(response.content)}
+    return out
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def report(results: dict[int, dict]) -> None:
+    sizes = sorted(results)
+    print()
+    heads = " | ".join(f"{results[n]['orgs']} orgs median / p95 (queries)" for n in sizes)
+    print(f"| page | target p95 | {heads} |")
+    print("|---|---|" + "---|" * len(sizes))
+    for label, target in TARGETS.items():
+        cells = []
+        for n in sizes:
+            r = results[n][label]
+            med, p95 = statistics.median(r["times"]) * 1000, _p95(r["times"]) * 1000
+            mark = "" if p95 <= target else " **missed**"
+            q = f" ({r['queries']})" if r["queries"] is not None else ""
+            cells.append(f"{med:.0f} / {p95:.0f} ms{q}{mark}")
+        print(f"| {label} | ≤ {target} ms | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orgs", type=int, nargs="+", default=[1000, 3000, 10000])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.runs)))
+        return
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if not base.startswith("postgres"):
+        sys.exit("Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres")
+    results = {}
+    for orgs in args.orgs:
+        url = _db_url(base, f"reportsite_scale_{orgs}")
+        if not _exists(url):
+            print(f"{orgs} organizations: no database reportsite_scale_{orgs} (build it with bench/scale.py)")
+            continue
+        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "reportsite.settings_test"}
+        done = subprocess.run(
+            [PY, __file__, "--measure", "--runs", str(args.runs)], env=env, check=True, capture_output=True, text=True
+        )
+        results[orgs] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"{orgs} organizations ({results[orgs]['orgs']} in the database, year {results[orgs]['year']})")
+        report({orgs: results[orgs]})
+    if len(results) > 1:
+        report(results)
+
+
+if __name__ == "__main__":
+    main()
