@@ -125,7 +125,7 @@ def reports_breaking(scope: list[Organization], year: int, code: str):
         _with_rules_text(_reports(scope, year))
         .filter(_fired(code))
         .select_related("organization__parent")
-        .order_by("organization__path", "pk")
+        .order_by("organization__parent__name", "organization__name", "pk")
     )
 
 
@@ -186,7 +186,7 @@ def history_outliers(scope: list[Organization], year: int):
         .annotate(checked=_checked(year))
         .filter(checked=False)
         .values(*FIELDS, "previous")
-        .order_by("report__organization__path", "row")
+        .order_by("report__organization__parent__name", "report__organization__name", "row")
     )
 
 
@@ -216,7 +216,7 @@ def peer_outliers(scope: list[Organization], year: int, averages: dict | None = 
         .annotate(checked=_checked(year))
         .filter(checked=False)
         .values(*FIELDS)
-        .order_by("report__organization__path", "row")
+        .order_by("report__organization__parent__name", "report__organization__name", "row")
     )
 
 
