@@ -162,6 +162,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     year = _year(request.GET.get("year", ""), today)
     node, branches = _node(request)
+    # An office with nothing below it is its own one branch: its totals count it
+    # (and the roll-up, a row of one, is not shown).
+    branches = branches or ([node] if node is not None else [])
     scope = selectors.dashboard_organizations(year).filter(permissions.review_scope_q(request.user))
     if node is not None:
         scope = scope.filter(permissions.subtree_q([node]))
