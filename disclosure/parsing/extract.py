@@ -504,7 +504,7 @@ def _pdf_page(page, page_no: int) -> list[Line]:
 
     items: list[tuple[float, int, list[Line]]] = []
     for found in tables:
-        rows = [Line(list(r), table=True, row=_row_id(), where=where) for r in found.extract()]
+        rows = [Line(cells, table=True, row=_row_id(), where=where) for cells in _table_cells(page, found)]
         items.append((found.bbox[1], 0, rows))
     text_lines = [t for t in page.filter(outside).extract_text_lines() if t["text"].strip()]
     body = [t for t in text_lines if not PAGE_NUMBER.match(t["text"])]
@@ -521,6 +521,71 @@ def _pdf_page(page, page_no: int) -> list[Line]:
         items.append((t["top"], 1, [line]))
     items.sort(key=lambda item: (item[0], item[1]))
     return [line for _, _, group in items for line in group]
+
+
+def _table_cells(page, found) -> list[list[str | None]]:
+    """A PDF table's cells, with numbers its ruling lines failed to enclose put back in their row.
+
+    A table continued on a new page (its caption left on the page before) may lose some
+    of its rules: pdfplumber then sees no cell where a number is printed (the number is
+    dropped) or one tall cell over several rows (their numbers in one cell). A number
+    outside every cell, or in a tall cell within another row's band, goes to the row and
+    column it is printed in, where that row has no cell of its own. Only numbers move:
+    text in a tall cell is a merged label and stays.
+    """
+    from .values import read_cell
+
+    table = [list(r) for r in found.extract()]
+    rows = found.rows
+    if not rows or not table:
+        return table
+    width = max(len(r) for r in table)
+    for r in table:
+        r.extend([None] * (width - len(r)))
+
+    def band(row) -> tuple[float, float] | None:
+        cells = [c for c in row.cells if c]
+        if not cells:
+            return None
+        low = min(cells, key=lambda c: c[3] - c[1])
+        return low[1], low[3]
+
+    bands = [band(r) for r in rows]
+    spans: list[tuple[float, float] | None] = []
+    for j in range(width):
+        at = [r.cells[j] for r in rows if j < len(r.cells) and r.cells[j]]
+        narrow = min(at, key=lambda c: c[2] - c[0]) if at else None
+        spans.append((narrow[0], narrow[2]) if narrow else None)
+    cells = [(i, j, c) for i, r in enumerate(rows) for j, c in enumerate(r.cells) if c]
+    try:
+        words = page.crop(found.bbox, strict=False).extract_words()
+    except Exception:  # a bbox pdfplumber itself cannot crop: keep what it extracted
+        return table
+    moved: dict[tuple[int, int], list[str]] = {}
+    for word in words:
+        cx, cy = (word["x0"] + word["x1"]) / 2, (word["top"] + word["bottom"]) / 2
+        k = next((i for i, b in enumerate(bands) if b and b[0] <= cy <= b[1]), None)
+        j = next((n for n, s in enumerate(spans) if s and s[0] <= cx <= s[1]), None)
+        if k is None or j is None or table[k][j] is not None or not read_cell(word["text"]).is_value:
+            continue
+        home = next(((i, jj) for i, jj, c in cells if c[0] <= cx <= c[2] and c[1] <= cy <= c[3]), None)
+        if home is not None and home[0] == k:
+            continue  # in a cell of its own row: extracted already
+        moved.setdefault((k, j), []).append((word["text"], home))
+    for (k, j), found_words in moved.items():
+        if len(found_words) != 1:
+            continue  # several pieces in one place: not a number the rules lost
+        text, home = found_words[0]
+        if home is not None:
+            # Out of the tall cell it was read into (one number a line there).
+            i, jj = home
+            lines = (table[i][jj] or "").split("\n")
+            if text not in lines:
+                continue
+            lines.remove(text)
+            table[i][jj] = "\n".join(lines)
+        table[k][j] = text
+    return table
 
 
 # -- Excel ----------------------------------------------------------------
