@@ -13,72 +13,21 @@ there, 1 otherwise.
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from disclosure.interchange import InvalidDocument
-from disclosure.models import Organization, Report
-from disclosure.parsing.files import EXTENSIONS, check_zip, max_upload_bytes
-from disclosure.parsing.labels import key
-from disclosure.parsing.sandbox import parse_untrusted
-from disclosure.services import import_document
+from disclosure.jobs.archive import OUTCOMES, Importer, Options, Row, archive_files, counts, ordered, parse_mapping
+from disclosure.models import Organization
 
-OUTCOMES = {
-    "complete": "完整",
-    "gaps": "有缺项",
-    "ambiguous": "有待确认的数字",
-    "unreadable": "无法识别",
-    "unmatched": "未匹配机关",
-}
-
-
-@dataclass
-class Row:
-    name: str
-    outcome: str
-    reason: str
-    organization: str = ""
-    year: int | None = None
-    action: str = ""  # 已导入 / 已存在，未改变 / 试运行
-
-
-def archive_files(source: Path) -> Iterator[tuple[str, bytes | None]]:
-    """(name, bytes) of every file below a folder or inside a zip whose extension a report may have."""
-    if source.is_dir():
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
-            if path.suffix.lower() in EXTENSIONS:
-                if path.stat().st_size > max_upload_bytes():
-                    yield str(path.relative_to(source)), None  # not read into memory at all
-                    continue
-                yield str(path.relative_to(source)), path.read_bytes()
-        return
-    data = source.read_bytes()
-    archive = check_zip(data, source.name)  # bombs and oversized members refused before any is read
-    for info in sorted(archive.infolist(), key=lambda i: i.filename):
-        if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in EXTENSIONS:
-            continue
-        yield info.filename, archive.read(info)
+__all__ = ["OUTCOMES", "Row", "archive_files", "read_mapping"]
 
 
 def read_mapping(path: str | None) -> dict[str, str]:
     """File names or printed names → organization codes."""
-    if not path:
-        return {}
-    text = Path(path).read_text(encoding="utf-8")
-    if text.lstrip().startswith("{"):
-        return {str(k): str(v) for k, v in json.loads(text).items()}
-    mapping = {}
-    for line in text.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            name, _, code = line.rpartition("\t") if "\t" in line else line.rpartition(",")
-            mapping[name.strip()] = code.strip()
-    return mapping
+    return parse_mapping(Path(path).read_text(encoding="utf-8")) if path else {}
 
 
 class Command(BaseCommand):
@@ -98,75 +47,34 @@ class Command(BaseCommand):
         top = Organization.objects.filter(code=options["jurisdiction"]).first()
         if top is None:
             raise CommandError(f"没有代码为“{options['jurisdiction']}”的机关")
-        orgs = list(Organization.objects.filter(path__startswith=top.path))
-        by_name = {key(o.name): o for o in orgs}
-        by_code = {o.code: o for o in orgs}
-        mapping = read_mapping(options["mapping"])
         try:
             files = list(archive_files(source))
         except InvalidDocument as exc:
             raise CommandError("；".join(exc.messages)) from None
-        rows: list[Row] = []
-        for n, (name, data) in enumerate(files, 1):
-            row = self._one(name, data, by_name, by_code, mapping, options)
-            rows.append(row)
-            self.stdout.write(f"[{n}/{len(files)}] {name}：{OUTCOMES[row.outcome]} {row.action} {row.reason}".rstrip())
+        run = Options(dry_run=options["dry_run"], drafts=options["drafts"], mapping=read_mapping(options["mapping"]))
+
+        def progress(phase: str, n: int, total: int, row: Row) -> None:
+            if phase == "read":
+                what = (
+                    f"{row.outcome_label} {row.reason}" if row.outcome else f"已读取（{row.organization} {row.year}）"
+                )
+            else:
+                what = f"{row.outcome_label} {row.action} {row.reason}"
+            step = "读取" if phase == "read" else "导入"
+            self.stdout.write(f"{step} [{n}/{total}] {row.name}：{what}".rstrip())
+
+        rows = Importer(top, run).run(files, progress)
         self._table(rows)
         if any(r.outcome in ("unreadable", "unmatched") for r in rows):
             sys.exit(1)
 
-    def _one(self, name: str, data: bytes, by_name, by_code, mapping, options) -> Row:
-        filename = PurePosixPath(name).name
-        if data is None:
-            return Row(name, "unreadable", f"文件超过上传大小上限（{max_upload_bytes() // (1024 * 1024)} MB）")
-        org = by_code.get(mapping.get(name) or mapping.get(filename) or "")
-        try:
-            result = parse_untrusted(data, filename=filename, org_name=org.name if org else None)
-        except InvalidDocument as exc:
-            return Row(name, "unreadable", "；".join(exc.messages))
-        doc = result.document
-        printed = doc["organization"]["name"]
-        if org is None:
-            org = by_name.get(key(printed)) or by_code.get(mapping.get(printed, ""))
-        if org is None:
-            return Row(
-                name, "unmatched", f"辖区内没有名为“{printed}”的机关；请在对照文件中写明其代码", year=doc["year"]
-            )
-        doc["organization"] = {"name": org.name, "code": org.code, "kind": org.kind}
-        ambiguous = [p for p in result.problems if p.code == "digits_ambiguous"]
-        missing = result.missing_cells
-        if ambiguous:
-            outcome, reason = "ambiguous", f"{len(ambiguous)}行数字可有多种拆分，已留空待确认"
-        elif missing:
-            outcome, reason = "gaps", f"{len(missing)}个单元格未能识别，已留空"
-        else:
-            outcome, reason = "complete", ""
-        row = Row(name, outcome, reason, org.code, doc["year"])
-        if Report.objects.filter(organization=org, year=doc["year"]).exists():
-            row.action = "已存在，未改变"
-            return row
-        if options["dry_run"]:
-            row.action = "试运行，未写入"
-            return row
-        status = Report.Status.DRAFT if options["drafts"] else Report.Status.PUBLISHED
-        try:
-            with transaction.atomic():
-                imported = import_document(doc, status=status)
-                if status == Report.Status.PUBLISHED:
-                    from disclosure.workflow import publish_imported
-
-                    publish_imported(imported.report)
-        except InvalidDocument as exc:
-            return Row(name, "unreadable", "未导入：" + "；".join(exc.messages), org.code, doc["year"])
-        row.action = "已导入"
-        return row
-
     def _table(self, rows: list[Row]) -> None:
         self.stdout.write("")
         self.stdout.write("结果\t文件\t机关\t年度\t处理\t原因")
-        for outcome in OUTCOMES:
-            for r in (r for r in rows if r.outcome == outcome):
-                year = str(r.year or "")
-                self.stdout.write(f"{OUTCOMES[outcome]}\t{r.name}\t{r.organization}\t{year}\t{r.action}\t{r.reason}")
-        counts = "，".join(f"{label}{sum(1 for r in rows if r.outcome == o)}" for o, label in OUTCOMES.items())
-        self.stdout.write(f"共{len(rows)}个文件：{counts}。")
+        for r in ordered(rows):
+            year = str(r.year or "")
+            self.stdout.write(f"{r.outcome_label}\t{r.name}\t{r.organization}\t{year}\t{r.action}\t{r.reason}")
+        summary = "，".join(
+            f"{label}{n}" for (o, label), n in zip(OUTCOMES.items(), counts(rows).values(), strict=True)
+        )
+        self.stdout.write(f"共{len(rows)}个文件：{summary}。")
