@@ -5,6 +5,7 @@ province's year data package (/data/<year>.zip) for everyone."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from ..formats import REPORT_NAME
 from ..models import Job, Organization
+from ..office import JurisdictionRow
 from . import core
 from .core import JobFailed
 
@@ -24,10 +26,28 @@ def export_filename(year: int) -> str:
     return f"{year}年度报告数据汇总.xlsx"
 
 
+def status_labels() -> dict[str, str]:
+    """The dashboard's words for a report's status, keyed by Report.Status and
+    ``missing`` (no report created): the workbook says what the dashboard says."""
+    from ..review.views import ROLLUP_COLUMNS, STATUS_LABELS
+
+    return {**STATUS_LABELS, "missing": dict(ROLLUP_COLUMNS)["missing"]}
+
+
+def workbook_rows(organizations: Iterable[Organization], year: int) -> Iterator[JurisdictionRow]:
+    """The workbook's rows (selectors.jurisdiction_rows) with the dashboard's status words."""
+    from ..selectors import jurisdiction_rows
+
+    labels = status_labels()
+    for row in jurisdiction_rows(organizations, year):
+        if row.document is None:
+            row.status = labels["missing"]
+        yield row
+
+
 def jurisdiction_workbook(job: Job) -> dict[str, Any]:
     from .. import permissions
     from ..office import jurisdiction_xlsx
-    from ..selectors import jurisdiction_rows
 
     year = job.params["year"]
     # The scope as it is now: a role taken away meanwhile takes its offices out.
@@ -38,7 +58,7 @@ def jurisdiction_workbook(job: Job) -> dict[str, Any]:
     # Written row by row to a temporary file (write-only mode), then stored: a
     # province's workbook never sits in memory whole.
     with tempfile.TemporaryFile() as spool:
-        jurisdiction_xlsx(year, jurisdiction_rows(orgs, year), title=f"{year}年度{REPORT_NAME}数据", out=spool)
+        jurisdiction_xlsx(year, workbook_rows(orgs, year), title=f"{year}年度{REPORT_NAME}数据", out=spool)
         size = spool.tell()
         spool.seek(0)
         if job.result_file:

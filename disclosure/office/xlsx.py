@@ -40,7 +40,7 @@ from ..interchange import (
     set_path,
     validate_document,
 )
-from ..layout import Grid, GridCell, grids
+from ..layout import Grid, GridCell, amount_header, grids
 from ..parsing.files import open_workbook, read_bytes
 from ..parsing.report import derive_org_code, org_kind
 from ..text import excerpt, is_formula_like
@@ -400,8 +400,19 @@ class JurisdictionRow:
 
     name: str
     code: str
-    status: str  # e.g. 已发布, 草稿, 未填报
+    status: str  # the dashboard's word, e.g. 已发布, 草稿, 未创建
     document: dict | None
+
+
+TOTAL_LABEL = "合计"
+# Amounts of a table with a stated unit (2019 procurement: 万元 or 元) are
+# written in 元, so that a column holds one unit and its 合计 adds up.
+JURISDICTION_UNIT = "元"
+YUAN_PER_UNIT = {"万元": Decimal(10_000), "元": Decimal(1)}
+
+
+def _in_stated_unit(fmt: Format, spec: reg.CellSpec) -> bool:
+    return spec.kind == CellKind.AMOUNT and spec.section == "active_disclosure" and fmt.subtable(spec.subtable).has_unit
 
 
 def _cell_columns(fmt: Format, section: str) -> list[tuple[tuple[str, ...], str, reg.CellSpec]]:
@@ -410,7 +421,10 @@ def _cell_columns(fmt: Format, section: str) -> list[tuple[tuple[str, ...], str,
     for spec in fmt.cells():
         if spec.section != section:
             continue
-        levels = (spec.table_label, spec.row_label, spec.column_label)
+        column = spec.column_label
+        if _in_stated_unit(fmt, spec):
+            column = amount_header(column, JURISDICTION_UNIT)
+        levels = (spec.table_label, spec.row_label, column)
         out.append((levels if spec.table_label else levels[1:], spec.ref, spec))
     return out
 
@@ -502,14 +516,58 @@ class _Styles:
         return cell
 
 
-def _jurisdiction_row(sheet: Any, columns: list, row: JurisdictionRow, styles: _Styles) -> list:
+class _Totals:
+    """The 合计 row of a sheet: each numeric column summed exactly (amounts as
+    Decimal, in one unit), blanks left out; a column with no value stays blank."""
+
+    def __init__(self, columns: list) -> None:
+        self.sums: list[int | Decimal | None] = [None] * len(columns)
+
+    def add(self, index: int, value: int | Decimal | None) -> None:
+        if value is not None:
+            current = self.sums[index]
+            self.sums[index] = value if current is None else current + value
+
+
+def _jurisdiction_row(
+    sheet: Any, fmt: Format, columns: list, row: JurisdictionRow, styles: _Styles, totals: _Totals
+) -> list:
     name = styles.cell(sheet, row.name, styles.plain)
     _keep_text(name)
     cells = [styles.cell(sheet, row.code, styles.plain), name, styles.cell(sheet, row.status, styles.plain)]
-    for _levels, _ref, spec in columns:
-        value = cell_value(row.document, spec) if row.document is not None else None
-        value = _excel_amount(value) if spec.kind == CellKind.AMOUNT else value
+    doc = row.document
+    factor = YUAN_PER_UNIT[fmt.unit_of(doc)] if doc is not None and fmt.unit_table is not None else None
+    for index, (_levels, _ref, spec) in enumerate(columns):
+        value = cell_value(doc, spec) if doc is not None else None
+        if spec.kind == CellKind.AMOUNT and value is not None:
+            amount = Decimal(value)
+            if _in_stated_unit(fmt, spec):
+                amount *= factor
+                value = format_amount(amount)
+            totals.add(index, amount)
+            value = _excel_amount(value)
+        else:
+            totals.add(index, value)
         cells.append(styles.cell(sheet, value, styles.numbers[spec.kind]))
+    return cells
+
+
+def _total_row(sheet: Any, columns: list, totals: _Totals, statuses: dict[str, int], styles: _Styles) -> list:
+    """合计: the number of organizations, how many in each status, each column's sum."""
+    bold = Font(name=FONT_NAME, size=10, bold=True)
+    organizations = sum(statuses.values())
+    summary = "，".join(f"{status}{count}" for status, count in statuses.items())
+    cells = [
+        _bordered(sheet, TOTAL_LABEL, font=bold),
+        _bordered(sheet, f"{organizations}个机关", font=bold),
+        _bordered(sheet, summary, font=bold),
+    ]
+    for (_levels, _ref, spec), total in zip(columns, totals.sums, strict=True):
+        if spec.kind == CellKind.AMOUNT and total is not None:
+            total = _excel_amount(format_amount(total))
+        cell = styles.cell(sheet, total, styles.numbers[spec.kind])
+        cell.font = bold
+        cells.append(cell)
     return cells
 
 
@@ -519,7 +577,8 @@ def jurisdiction_xlsx(
     """One workbook for a jurisdiction-year: a sheet per table, a row per organization.
 
     Written in openpyxl's write-only mode as ``rows`` yields them, so a
-    province of 10,000 organizations never sits in memory as cell objects.
+    province of 10,000 organizations never sits in memory as cell objects;
+    the last row of each sheet is the 合计 (totals, counted on the way).
     Returns the bytes, or writes them to ``out`` and returns None.
     """
     fmt = reg.format_for_year(year)
@@ -529,14 +588,19 @@ def jurisdiction_xlsx(
         heading = f"{title}——{fmt.section(section).title}" if title else f"{year}年度{fmt.section(section).title}"
         sheets.append(_jurisdiction_sheet(workbook, fmt, section, heading))
     styles = _Styles(sheets[0][0])
+    totals = [_Totals(columns) for _sheet, columns in sheets]
+    statuses: dict[str, int] = {}
     for row in rows:
         if row.document is not None and row.document["format"] != fmt.code:
             raise InvalidDocument(
                 f"{row.name}的报告为{row.document['format']}格式，与{year}年度的{fmt.code}格式不符。",
                 code="format_mismatch",
             )
-        for sheet, columns in sheets:
-            sheet.append(_jurisdiction_row(sheet, columns, row, styles))
+        statuses[row.status] = statuses.get(row.status, 0) + 1
+        for (sheet, columns), sums in zip(sheets, totals, strict=True):
+            sheet.append(_jurisdiction_row(sheet, fmt, columns, row, styles, sums))
+    for (sheet, columns), sums in zip(sheets, totals, strict=True):
+        sheet.append(_total_row(sheet, columns, sums, statuses, styles))
     if out is not None:
         workbook.save(out)
         return None

@@ -5,10 +5,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from disclosure.formats import REPORT_NAME
+from disclosure.jobs.exports import workbook_rows
 from disclosure.models import Organization
 from disclosure.office import jurisdiction_xlsx
 from disclosure.permissions import tree_order
-from disclosure.selectors import jurisdiction_rows
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
         def rows():
             # Streamed into the workbook; counted on the way for the summary line.
-            for row in jurisdiction_rows(tree_order([root]), options["year"]):
+            for row in workbook_rows(tree_order([root]), options["year"]):
                 counted["orgs"] += 1
                 counted["reports"] += row.document is not None
                 yield row
