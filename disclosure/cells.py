@@ -56,8 +56,20 @@ def normalize(text: str) -> str:
     return re.sub(r"(?<=[0-9])[,\s](?=[0-9]{3}\b)", "", text, flags=re.ASCII).replace(" ", "")
 
 
-def parse_cell(text: str | None, kind: CellKind) -> int | str | None:
-    """The stored value for typed text: int for counts, decimal string for amounts, None for blank."""
+# An example of an amount as its field's unit writes it: 万元 to four places (one 元), 元 to two (分).
+AMOUNT_EXAMPLES = {"万元": "12.5000", "元": "1250 或 12.50"}
+
+
+def amount_example(unit: str | None) -> str:
+    return AMOUNT_EXAMPLES.get(unit or "万元", AMOUNT_EXAMPLES["万元"])
+
+
+def parse_cell(text: str | None, kind: CellKind, *, unit: str | None = None) -> int | str | None:
+    """The stored value for typed text: int for counts, decimal string for amounts, None for blank.
+
+    ``unit`` (万元 by default, as the statutory tables print amounts) shapes the
+    example an error gives, so that it fits the field.
+    """
     if text is None:
         return None
     value = normalize(text)
@@ -66,7 +78,9 @@ def parse_cell(text: str | None, kind: CellKind) -> int | str | None:
     if kind == CellKind.AMOUNT:
         if not DECIMAL.match(value):
             raise CellInputError(
-                f"“{excerpt(text)}”不是金额，请填写数字，如 12.5000。", "not_a_number", {"value": excerpt(text)}
+                f"“{excerpt(text)}”不是金额，请填写以{unit or '万元'}为单位的数字，如 {amount_example(unit)}。",
+                "not_a_number",
+                {"value": excerpt(text), "unit": unit or "万元"},
             )
         amount = Decimal(value)
         if amount < 0:
@@ -93,5 +107,5 @@ def parse_cell(text: str | None, kind: CellKind) -> int | str | None:
 
 def parse_amount_text(text: str | None) -> Decimal | None:
     """An amount typed in a narrative field (the processing fee, in 元)."""
-    value = parse_cell(text, CellKind.AMOUNT)  # a checked decimal string, or None
+    value = parse_cell(text, CellKind.AMOUNT, unit="元")  # a checked decimal string, or None
     return None if value is None else Decimal(value)

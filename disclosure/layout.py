@@ -173,3 +173,46 @@ def html_rows(grid: Grid, values: dict[str, Any] | None = None) -> tuple[list[li
     for cell in sorted(grid.cells, key=lambda c: (c.row, c.col)):
         rows[cell.row].append(HtmlCell(cell, values.get(cell.ref) if cell.ref else None))
     return rows[: grid.header_rows], rows[grid.header_rows :]
+
+
+def cell_names(grid: Grid) -> dict[str, str]:
+    """Each value cell's accessible name: its table, row and column labels as the grid prints them.
+
+    The table is the nearest caption above (table 二's items) or the grid's
+    title; the row, the group and label cells beside it; the column, the
+    header cells above it in the nearest block of header rows.
+    """
+    by_row: dict[int, list[GridCell]] = {}
+    for cell in grid.cells:
+        for r in range(cell.row, cell.row + cell.rowspan):
+            by_row.setdefault(r, []).append(cell)
+
+    def covers(cell: GridCell, col: int) -> bool:
+        return cell.col <= col < cell.col + cell.colspan
+
+    names: dict[str, str] = {}
+    for cell in grid.cells:
+        if not cell.ref:
+            continue
+        r, c = cell.row, cell.col
+        table = grid.title
+        for above in range(r - 1, -1, -1):
+            caption = next((x for x in by_row.get(above, []) if x.role == "caption"), None)
+            if caption is not None:
+                table = caption.text
+                break
+        row = [x.text for x in sorted(by_row.get(r, []), key=lambda x: x.col) if x.role in ("group", "label")]
+        column: list[str] = []
+        above = r - 1
+        # Skip value rows up to the header block that names this column.
+        while above >= 0 and not any(x.role == "header" and covers(x, c) for x in by_row.get(above, [])):
+            above -= 1
+        while above >= 0 and not any(x.ref for x in by_row.get(above, [])):
+            column[:0] = [
+                x.text
+                for x in by_row.get(above, [])
+                if x.role == "header" and covers(x, c) and x.row == above and x.text not in column
+            ]
+            above -= 1
+        names[cell.ref] = "，".join(part for part in (table, " ".join(row), " ".join(column)) if part)
+    return names

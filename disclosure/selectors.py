@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from django.db.models import Case, CharField, Count, F, FilteredRelation, Q, Value, When
+from django.db.models import Case, CharField, Count, F, FilteredRelation, Max, Q, Value, When
 
 from . import formats as reg
 from .calendar import deadline
@@ -19,7 +19,7 @@ from .interchange import (
     format_amount,
     narrative_text,
 )
-from .models import Organization, Report
+from .models import AuditEvent, Comment, Organization, Report
 from .rules import Finding, check_document
 
 
@@ -202,7 +202,7 @@ def anchor_label(report: Report, anchor: str) -> str:
     try:
         return fmt.label_of(anchor)
     except KeyError:
-        return anchor
+        return "报告中已不存在的位置"  # a format's cell that no longer exists: never show its code
 
 
 def comment_threads(report: Report) -> list[dict]:
@@ -217,6 +217,70 @@ def comment_threads(report: Report) -> list[dict]:
         for c in comments
         if not c.parent_id
     ]
+
+
+def open_comments(report: Report) -> list[dict]:
+    """The reviewers' unresolved top-level comments, oldest first, each with its place.
+
+    ``step`` is the clerk's step where the commented cell or part is edited;
+    ``ref`` the cell or part to focus there ("" for a step or the whole report).
+    """
+    from .wizard import BASIC, step_of_ref
+
+    fmt = report.spec
+    sections = {s.code for s in fmt.sections}
+    items = []
+    for thread in comment_threads(report):
+        comment = thread["comment"]
+        if comment.resolved_at is not None:
+            continue
+        anchor = comment.anchor
+        whole = anchor == "report" or anchor in sections
+        items.append(
+            thread
+            | {
+                "step": BASIC if anchor == "report" else step_of_ref(fmt, anchor),
+                "ref": "" if whole else anchor,
+                "author": _person(comment.author),
+            }
+        )
+    return sorted(items, key=lambda item: item["comment"].created_at)
+
+
+def _person(user) -> str:
+    if user is None:
+        return "系统"
+    return user.get_full_name() or user.username
+
+
+def return_reasons(reports) -> dict[int, Comment]:
+    """For each returned report, the comment it was last returned with.
+
+    ``workflow.transition`` records it on the ``report.return`` audit event
+    (``data["comment"]``, the comment's id); two queries for any number of reports.
+    """
+    ids = [r.pk for r in reports if r.status == Report.Status.RETURNED]
+    if not ids:
+        return {}
+    last: dict[int, int] = {}
+    events = AuditEvent.objects.filter(report_id__in=ids, action="report.return").order_by("id")
+    for report_id, data in events.values_list("report_id", "data"):
+        if isinstance(data, dict) and isinstance(data.get("comment"), int):
+            last[report_id] = data["comment"]
+    comments = Comment.objects.select_related("author").in_bulk(list(last.values()))
+    return {report_id: comments[pk] for report_id, pk in last.items() if pk in comments}
+
+
+def draft_number(report: Report) -> int:
+    """The 第N稿 a clerk sees: the revision this draft becomes when submitted.
+
+    Revisions are frozen at submission and publication (修订与发布 lists them);
+    autosaves are not drafts. A submitted or approved report is the latest one.
+    """
+    latest = report.revisions.aggregate(n=Max("number"))["n"] or 0
+    if report.status in (Report.Status.SUBMITTED, Report.Status.APPROVED, Report.Status.PUBLISHED):
+        return max(latest, 1)
+    return latest + 1
 
 
 def jurisdiction_rows(organizations, year: int, *, batch: int = 500) -> Iterator:

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from . import selectors
+from .calendar import future_issue_date_message, today
 from .interchange import dumps
 from .models import Job, Membership, Publication, Report, Revision
 from .permissions import roles_for
@@ -229,6 +230,9 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
     if action in (Action.SUBMIT, Action.APPROVE):
         _require_ready(report, action)
     if action == Action.PUBLISH:
+        if report.issued_on is not None and report.issued_on > today():
+            # Approved earlier with a date still ahead: nothing is published before it is written.
+            raise TransitionRefused(future_issue_date_message(report.issued_on), "issued_in_future")
         return _request_publication(report, actor)
 
     old = report.status

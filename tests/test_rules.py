@@ -40,6 +40,9 @@ def test_it_registers_every_rule_of_the_spec():
         "narrative.numbers",
         "narrative.year",
         "cross_year.outlier",
+        "header.issued_on",
+        "hierarchy.rollup",
+        "hierarchy.undecided",
     }
 
 

@@ -1,6 +1,7 @@
 """The clerk's workspace: who sees what, saving, conflicts, submission."""
 
 import json
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -343,7 +344,22 @@ def test_it_suggests_the_stock_in_force_from_last_years_report(world):
 
 
 def test_it_names_each_cell_as_the_statute_prints_it(owner, report):
+    """A cell's accessible name is its table, row and column labels (issue 13 item 5), never its code."""
+    fmt = report.spec
+    for step, ref in (
+        ("applications", "applications.granted.natural_person"),
+        ("applications", "applications.unavailable_not_held.commercial"),
+        ("reviews", "reviews.litigation_after.corrected"),
+    ):
+        page = owner.get(reverse("workspace:step", args=["test-org", YEAR, step]))
+        name = re.search(rf'data-ref="{re.escape(ref)}"[^>]*aria-label="([^"]*)"', page.text).group(1)
+        spec = fmt.cell(ref)
+        assert name.startswith(fmt.section(step).title), name
+        row = spec.row_label if step == "applications" else fmt.reviews_blocks[-1].label
+        assert row.split("1.")[-1] in name and spec.column_label in name, name
+        assert 'aria-label="applications.' not in page.text and 'aria-label="reviews.' not in page.text
     page = owner.get(reverse("workspace:step", args=["test-org", YEAR, "applications"]))
-    label = report.spec.label_of("applications.granted.natural_person")
-    assert f'aria-label="{label}"' in page.text
-    assert 'aria-label="applications.granted.natural_person"' not in page.text
+    commercial = re.search(r'data-ref="applications.granted.commercial"[^>]*aria-label="([^"]*)"', page.text).group(1)
+    # The column's group heads the column label: 法人或其他组织 商业企业.
+    group = next(c.group for c in fmt.applications_columns if c.code == "commercial")
+    assert f"{group} {fmt.cell('applications.granted.commercial').column_label}" in commercial

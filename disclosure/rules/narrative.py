@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+from ..calendar import future_issue_date_message, today
 from ..formats import Requirement
 from ..interchange import get_path, narrative_text
 from ..parsing.labels import cn_number
@@ -137,3 +139,17 @@ def narrative_year(ctx: Context):
                     [part.ref],
                     f"“{part.label}”以“{match.group(0).strip()}”开头，本报告为{year}年度，请核对年份。",
                 )
+
+
+@rule("header.issued_on", Severity.ERROR)
+def issued_on_not_future(ctx: Context):
+    """The 成文日期 is not after today: a report is published after it is written."""
+    value = ctx.doc.get("issued_on")
+    if not value:
+        return
+    try:
+        issued = dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return  # not a date: the schema's business
+    if issued > today():
+        yield ["issued_on"], future_issue_date_message(issued)

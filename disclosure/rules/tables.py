@@ -135,16 +135,33 @@ def _rows(ctx: Context):
         yield f"表四“{block.label}”", [f"reviews.{block.code}.{c.code}" for c in fmt.reviews_columns]
 
 
+def _typed_parts(fmt) -> dict[str, set[str]]:
+    """Each computed cell's typed cells, nested totals expanded."""
+    parts: dict[str, set[str]] = {}
+    for target, summed in fmt.totals:  # parts come before their totals
+        parts[target] = set().union(*(parts.get(p, {p}) for p in summed))
+    return parts
+
+
 @rule("cells.required", E)
 def cells_required(ctx: Context):
-    """No cell left blank at submission: 0 is a value, blank is not."""
+    """No cell left blank at submission: 0 is a value, blank is not.
+
+    A computed total left blank because one of its parts is blank is not
+    reported: the clerk cannot type in it, and the blank part is reported.
+    """
     fmt = ctx.fmt
+    parts = _typed_parts(fmt)
+
+    def blank(ref: str) -> bool:
+        return cell_value(ctx.doc, fmt.cell(ref)) is None
+
     for row_label, refs in _rows(ctx):
-        blank = [ref for ref in refs if cell_value(ctx.doc, fmt.cell(ref)) is None]
-        if not blank:
+        blank_refs = [ref for ref in refs if blank(ref) and not (ref in parts and any(blank(p) for p in parts[ref]))]
+        if not blank_refs:
             continue
-        columns = "、".join(fmt.cell(ref).column_label for ref in blank)
-        yield blank, f"{row_label}有{len(blank)}个空白单元格（{columns}）；没有发生的请填0。"
+        columns = "、".join(fmt.cell(ref).column_label for ref in blank_refs)
+        yield blank_refs, f"{row_label}有{len(blank_refs)}个空白单元格（{columns}）；没有发生的请填0。"
 
 
 @rule("amount.precision", Severity.WARNING)

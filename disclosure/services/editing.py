@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import formats as reg
+from ..calendar import future_issue_date_message, today
 from ..formats.common import NARRATIVE_REPORT_MAX_CHARS, narrative_length, part_length_error
 from ..interchange import (
     derive_totals,
@@ -271,8 +272,11 @@ def _apply_cell(doc: dict, fmt: reg.Format, ref: str, text: Any, errors: dict[st
     if spec.computed:
         errors[ref] = "总计由系统自动计算，无需填写。"
         return
+    unit = None
+    if spec.section == "active_disclosure" and fmt.subtable(spec.subtable).has_unit:
+        unit = doc["active_disclosure"][spec.subtable].get("unit")  # 万元 or 元, as the clerk chose
     try:
-        value = parse_cell(text, spec.kind)
+        value = parse_cell(text, spec.kind, unit=unit)
     except CellInputError as exc:
         errors[ref] = exc.message
         return
@@ -315,9 +319,14 @@ def _apply_header(doc: dict, fmt: reg.Format, name: str, value: Any, errors: dic
             doc["organization"]["name"] = value[:200]
     elif name == "issued_on":
         try:
-            doc["issued_on"] = dt.date.fromisoformat(value).isoformat() if value else None
+            issued = dt.date.fromisoformat(value) if value else None
         except ValueError:
-            errors["header.issued_on"] = "成文日期格式应为 年-月-日，如 2027-01-20。"
+            errors["header.issued_on"] = f"成文日期格式应为 年-月-日，如 {doc['year'] + 1}-01-20。"
+            return
+        if issued is not None and issued > today():
+            errors["header.issued_on"] = future_issue_date_message(issued)
+            return
+        doc["issued_on"] = issued.isoformat() if issued else None
     elif name == "procurement_unit":
         if fmt.unit_table is None or value not in fmt.amount_unit_choices:
             errors["header.procurement_unit"] = "金额单位只能是万元或元。"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,12 +24,22 @@ from .. import permissions, services, workflow
 from ..calendar import current_report_year, deadline
 from ..formats import FIRST_YEAR
 from ..interchange import get_path
-from ..layout import grids, html_rows
+from ..layout import cell_names, grids, html_rows
 from ..models import Report
 from ..navigation import safe_next
 from ..pdf.presentation import report_context
 from ..rules import Finding, Severity, check_document
-from ..selectors import check_report, comment_threads, completeness, export_report, previous_document, report_queryset
+from ..selectors import (
+    check_report,
+    comment_threads,
+    completeness,
+    draft_number,
+    export_report,
+    open_comments,
+    previous_document,
+    report_queryset,
+    return_reasons,
+)
 from ..services import editing
 from ..text import BAD_TEXT_MESSAGE, has_bad_text, whole_number
 from ..wizard import BASIC, PREVIEW, SUBMIT, Step, step_of_ref, step_parts, steps
@@ -38,18 +49,56 @@ def _report_url(report: Report, step: str = BASIC) -> str:
     return reverse("workspace:step", args=[report.organization.code, report.year, step])
 
 
+# What a clerk may do to a report from where it sits (the workflow decides who may).
+CLERK_ACTIONS = (workflow.Action.WITHDRAW, workflow.Action.CORRECT)
+CLERK_ACTION_LABELS = {workflow.Action.WITHDRAW: "撤回", workflow.Action.CORRECT: "申请更正"}
+CLERK_ACTION_HINTS = {
+    workflow.Action.WITHDRAW: "撤回后报告回到草稿，可继续修改，改好后重新提交审核。",
+    workflow.Action.CORRECT: "申请更正后报告回到草稿，修改后重新提交审核；已公开的版本在新版本发布前保持不变。",
+}
+
+
+def clerk_actions(user, report: Report, next_url: str) -> list[dict]:
+    """The workflow buttons a clerk sees beside a report: 撤回, 申请更正 (posted to review:action)."""
+    allowed = workflow.allowed_actions(user, report)
+    return [
+        {
+            "name": str(action),
+            "label": CLERK_ACTION_LABELS[action],
+            "hint": CLERK_ACTION_HINTS[action],
+            "url": reverse("review:action", args=[report.organization.code, report.year, str(action)]),
+            "next": next_url,
+        }
+        for action in CLERK_ACTIONS
+        if action in allowed
+    ]
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """Where everyone lands after signing in: a clerk's reports, a reviewer's queue, or both."""
+    clerk_orgs = list(permissions.clerk_organizations(request.user).order_by("name"))
+    reviews = bool(permissions.scope_roots(request.user))
+    if reviews and not clerk_orgs:
+        return redirect("review:dashboard")
     today = timezone.localdate()
+    here = reverse("workspace:dashboard")
     offices = []
-    for org in permissions.clerk_organizations(request.user).order_by("name"):
+    for org in clerk_orgs:
         # A people's government reports until 31 March, its departments until 31 January.
         year = current_report_year(today, government_level=org.is_government)
+        org_reports = list(report_queryset().filter(organization=org).order_by("-year"))
+        reasons = return_reasons(org_reports)
         reports = []
-        for report in report_queryset().filter(organization=org).order_by("-year"):
+        for report in org_reports:
             doc = export_report(report)
             findings = check_report(report, doc)
+            reason = reasons.get(report.pk)
             reports.append(
                 {
                     "report": report,
@@ -57,6 +106,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     "completeness": round(completeness(doc) * 100),
                     "errors": sum(f.severity == Severity.ERROR for f in findings),
                     "warnings": sum(f.severity == Severity.WARNING for f in findings),
+                    "reason": _first_line(reason.body) if reason else "",
+                    "reason_by": _person(reason.author) if reason else "",
+                    "actions": clerk_actions(request.user, report, here),
                 }
             )
         due = deadline(year, government_level=org.is_government)
@@ -73,7 +125,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "year": year,
             }
         )
-    return render(request, "workspace/dashboard.html", {"offices": offices, "first_year": FIRST_YEAR})
+    context = {"offices": offices, "first_year": FIRST_YEAR, "reviews": reviews}
+    if reviews:
+        # Both roles: the review queue has its own page; here, how much waits there.
+        context["awaiting_review"] = Report.objects.filter(
+            permissions.review_scope_q(request.user, "organization__"), status=Report.Status.SUBMITTED
+        ).count()
+    return render(request, "workspace/dashboard.html", context)
+
+
+def _person(user) -> str:
+    return "系统" if user is None else (user.get_full_name() or user.username)
 
 
 @login_required
@@ -105,8 +167,11 @@ def _findings_for(findings: list[Finding], report: Report, step: Step | None) ->
     fmt = report.spec
     shown = []
     for f in findings:
-        target = step_of_ref(fmt, f.cells[0]) if f.cells else BASIC
-        if step is None or step.code in {PREVIEW, SUBMIT} or target == step.code:
+        # Listed on every step that shows one of its cells (a red cell always has its finding beside it);
+        # 去修改 leads to the first.
+        targets = [step_of_ref(fmt, ref) for ref in f.cells] or [BASIC]
+        target = targets[0]
+        if step is None or step.code in {PREVIEW, SUBMIT} or step.code in targets:
             shown.append(
                 {
                     "finding": f,
@@ -129,7 +194,9 @@ def _findings_payload(report: Report, step: Step, doc: dict) -> dict[str, Any]:
     }
 
 
-def _step_context(report: Report, step: Step, *, values: dict | None = None, errors: dict | None = None) -> dict:
+def _step_context(
+    report: Report, step: Step, *, values: dict | None = None, errors: dict | None = None, user=None
+) -> dict:
     fmt = report.spec
     doc = export_report(report)
     stored = _values(doc, report)
@@ -165,8 +232,8 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
     if step.is_table:
         grid = next(g for g in grids(fmt, report.procurement_unit) if g.code == step.section)
         context["grid"] = grid
-        # Cells are named for screen readers and the editor's messages as the statute prints them.
-        context["labels"] = {spec.ref: fmt.label_of(spec.ref) for spec in fmt.cells() if spec.section == step.section}
+        # Cells are named for screen readers as the statute prints them: table, row and column.
+        context["labels"] = cell_names(grid)
         context["grid_head"], context["grid_body"] = html_rows(grid, values)
     if step.section == "active_disclosure":
         context["unit_table"] = fmt.unit_table
@@ -185,7 +252,8 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
         context["balance_columns"] = fmt.applications_columns
     if step.code == PREVIEW:
         # The same template and presentation as the PDF, marked as a draft.
-        context["preview"] = report_context(doc, draft=True, revision=report.version)["report"]
+        # Numbered as 修订与发布 numbers it: the revision this draft becomes, not the autosave count.
+        context["preview"] = report_context(doc, draft=True, revision=draft_number(report))["report"]
     context["grid_config"] = {
         "applicant": [c.code for c in fmt.applicant_columns],
         "columns": [c.code for c in fmt.applications_columns],
@@ -204,6 +272,17 @@ def _step_context(report: Report, step: Step, *, values: dict | None = None, err
         if t["comment"].anchor == "report" or step_of_ref(fmt, t["comment"].anchor) == step.code
     ]
     context["commented"] = {t["comment"].anchor for t in context["threads"] if not t["comment"].resolved_at}
+    # A returned report says why: every open comment, where it sits, a link to its cell.
+    opened = open_comments(report)
+    for item in opened:
+        url = _report_url(report, item["step"])
+        item["url"] = f"{url}?{urlencode({'focus': item['ref']})}" if item["ref"] else url
+    context["open_comments"] = opened
+    context["return_summary"] = report.status == Report.Status.RETURNED and bool(opened)
+    per_step_comments = Counter(item["step"] for item in opened if item["comment"].anchor != "report")
+    context["step_comments"] = {s.code: per_step_comments[s.code] for s in all_steps}
+    context["clerk_actions"] = clerk_actions(user, report, _report_url(report, step.code)) if user else []
+    context["draft_number"] = draft_number(report)
     context["findings"] = _findings_for(findings, report, step)
     context["counts"] = {s.value: sum(f.severity == s for f in findings) for s in Severity}
     per_step = Counter(item["step"] for item in _findings_for(findings, report, None))
@@ -288,7 +367,7 @@ def step_view(request: HttpRequest, org_code: str, year: int, step_code: str) ->
         if result.errors or result.conflicts:
             # Conflicting cells show what the report holds; the clerk's text is listed in the box.
             shown = {ref: value for ref, value in values.items() if ref not in result.conflicts}
-            context = _step_context(result.report, step, values=shown, errors=result.errors)
+            context = _step_context(result.report, step, values=shown, errors=result.errors, user=request.user)
             if result.conflicts:
                 context["conflict"] = {
                     "message": "以下内容已被他人修改，您的修改未保存；如仍要改，请重新填写后保存。",
@@ -296,7 +375,7 @@ def step_view(request: HttpRequest, org_code: str, year: int, step_code: str) ->
                 }
             return render(request, "workspace/step.html", context, status=409 if result.conflicts else 422)
         return redirect(_report_url(report, target.code))
-    return render(request, "workspace/step.html", _step_context(report, step))
+    return render(request, "workspace/step.html", _step_context(report, step, user=request.user))
 
 
 def _current_values(report: Report, doc: dict, refs) -> dict[str, str]:

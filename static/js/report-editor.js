@@ -129,14 +129,78 @@
         box.className = "cell-error small text-danger px-1";
         td.appendChild(box);
       }
+      box.id = "err-" + ref;
       box.textContent = message;
       el.setAttribute("aria-invalid", "true");
+      el.setAttribute("aria-describedby", box.id);
       td.classList.add("table-danger");
     } else {
       if (box) box.remove();
       el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
       td.classList.remove("table-danger");
     }
+    showRefused();
+  }
+  function nameOf(el) {
+    if (el.getAttribute("aria-label")) return el.getAttribute("aria-label");
+    const label = el.labels && el.labels[0];
+    return label ? label.textContent.trim() : "";
+  }
+  // A value the server refused stays typed in its cell, marked; the findings
+  // describe that cell as it is now (refused, unsaved), not the stored value
+  // the server checked. Findings on the cell are set aside until it is fixed.
+  let serverCounts = null;
+  function showRefused() {
+    const panel = document.getElementById("findings");
+    if (!panel) return;
+    panel.querySelectorAll(".local-refused").forEach((li) => li.remove());
+    panel.querySelectorAll(".superseded").forEach((li) => li.classList.remove("superseded", "d-none"));
+    const refused = [];
+    form.querySelectorAll(".cell-error").forEach((box) => {
+      const el = box.parentElement.querySelector("[data-ref]:is(input, textarea, select)");
+      if (el && box.textContent.trim()) refused.push({ ref: el.dataset.ref, el: el, message: box.textContent.trim() });
+    });
+    let setAside = 0;
+    const plain = (ref) => ref.replace(/^header\./, "");
+    const refs = new Set(refused.map((r) => plain(r.ref)));
+    panel.querySelectorAll(".finding").forEach((li) => {
+      if ((li.dataset.cells || "").split(" ").some((ref) => refs.has(plain(ref)))) {
+        li.classList.add("superseded", "d-none");
+        if (li.classList.contains("finding-error")) setAside += 1;
+      }
+    });
+    let list = panel.querySelector("ul.findings");
+    if (refused.length && !list) {
+      panel.innerHTML = "";
+      list = document.createElement("ul");
+      list.className = "list-unstyled findings mb-0";
+      panel.appendChild(list);
+    }
+    refused.slice().reverse().forEach((r) => {
+      const li = document.createElement("li");
+      li.className = "finding finding-error local-refused mb-2 p-2 rounded";
+      li.dataset.cells = r.ref;
+      li.innerHTML = "<span class='badge text-bg-danger'>错误</span> <a href='#' class='small go-cell'>定位到该格</a>" +
+        "<div class='small mt-1'></div>";
+      li.querySelector(".small.mt-1").textContent = (nameOf(r.el) || "此处") + "：" + r.message + "（未保存，仍为原值）";
+      li.querySelector(".go-cell").addEventListener("click", (event) => { event.preventDefault(); focusField(r.el); });
+      list.prepend(li);
+    });
+    if (!refused.length && list && !list.querySelector(".finding:not(.superseded)")) {
+      panel.innerHTML = "<p class='text-success small mb-0'>本步骤没有发现问题。</p>";
+    }
+    const stepAlert = document.getElementById("step-alert");
+    if (stepAlert && !refused.length) { stepAlert.textContent = ""; stepAlert.classList.add("d-none"); }
+    const errorCount = document.getElementById("count-error");
+    if (errorCount) {
+      if (serverCounts === null) serverCounts = { error: Number(errorCount.textContent) || 0 };
+      errorCount.textContent = serverCounts.error - setAside + refused.length;
+    }
+  }
+  function focusField(el) {
+    el.scrollIntoView({ block: "center", inline: "center" });
+    el.focus({ preventScroll: true });
   }
 
   // -- saving -------------------------------------------------------------------
@@ -307,8 +371,10 @@
   function showFindings(data) {
     if (!data.findings_html) return;
     document.getElementById("findings").innerHTML = data.findings_html;
+    serverCounts = { error: data.counts.error };
     document.getElementById("count-error").textContent = data.counts.error;
     document.getElementById("count-warning").textContent = data.counts.warning;
+    showRefused();
     highlight();
     recompute();
   }
@@ -529,6 +595,26 @@
   // Leaving a step: save first, then go (no stale post of the whole form). A
   // held conflict is never sent on the way out: the clerk stays to decide, or
   // leaves it held in this browser, shown again on return.
+  // 下一步 with a refused value: go to the cell, and say why beside it and aloud.
+  function stopAtBadCell() {
+    const ref = Object.keys(dirty).find((r) => dirty[r].error && field(r));
+    if (!ref) return;
+    const el = field(ref);
+    const box = (el.closest("td") || el.parentElement).querySelector(".cell-error");
+    const message = box ? box.textContent : "填写有误，未保存";
+    focusField(el);
+    if (box) {
+      box.setAttribute("role", "alert");
+      box.textContent = "";
+      // Set again after the role: screen readers announce a change of an alert's text.
+      setTimeout(() => { box.textContent = message; }, 50);
+    }
+    const alert = document.getElementById("step-alert");
+    if (alert) {
+      alert.textContent = "请先改正“" + nameOf(el) + "”：" + message;
+      alert.classList.remove("d-none");
+    }
+  }
   function leaveOk() {
     if (!count(held)) return true;
     const ok = window.confirm("有 " + count(held) + " 处修改与他人的修改冲突，尚未保存。\n" +
@@ -549,6 +635,7 @@
         notice = pending + " 处填写有误或未能保存，请先改正";
         updateStatus();
         notice = "";
+        stopAtBadCell();
         return;
       }
       const parts = window.location.pathname.replace(/\/$/, "").split("/");
@@ -649,8 +736,20 @@
   });
   restore();
   recompute();
+  showRefused();
   highlight();
   updateStatus();
+  // A link from the reviewers' comments names the cell to work on.
+  const focusRef = new URLSearchParams(window.location.search).get("focus");
+  if (focusRef) {
+    const target = field(focusRef) || output(focusRef);
+    if (target) {
+      if (!target.matches("input, textarea, select")) target.setAttribute("tabindex", "-1");
+      const td = target.closest("td");
+      if (td) td.classList.add("focused-from-comment");
+      focusField(target);
+    }
+  }
   // Tests stretch the interval to decide themselves when a page learns of others' saves.
   setInterval(poll, window.reportEditorPollMs || 4000);
   poll();
