@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from disclosure.models import ApplicationRow, AuditEvent, Membership, Organization, Report
+from disclosure.models import ActiveDisclosureRow, ApplicationRow, AuditEvent, Membership, Organization, Report
 from disclosure.selectors import export_report, report_queryset
 from disclosure.services.core import create_report, import_document
 
@@ -235,3 +235,24 @@ def test_it_lets_the_admin_change_the_report_scope_audited(admin_client, world):
     page = admin_client.post(office_url, form, follow=True)
     world.office.refresh_from_db()
     assert world.office.report_scope == "own" and "只有人民政府的报告可以汇总所属部门" in page.text
+
+
+def test_it_offers_2019_amounts_in_the_unit_the_government_report_states(world):
+    from disclosure import formats as reg
+
+    district = world.office.parent
+    Organization.objects.filter(pk=district.pk).update(report_scope="rollup")
+    district.refresh_from_db()
+    _report(world.office, 2020, "approved", random.Random(3), blank=0)
+    table = reg.format_for_year(2020).unit_table
+    ref = f"active_disclosure.{table.code}.{table.rows[0].code}.amount"
+    ActiveDisclosureRow.objects.filter(report__organization=world.office, subtable=table.code).update(amount="1.5")
+    report = create_report(district, 2020)
+    Report.objects.filter(pk=report.pk).update(procurement_unit="元")
+    clerk = _client(district, Membership.Role.CLERK, "gov-clerk")
+    url = reverse("review:rollup_fill", args=[district.code, 2020])
+    hidden = _hidden(clerk.get(url))
+    assert hidden[f"shown:{ref}"] == "15000.0000"
+    clerk.post(url, {"cell": [ref], **hidden})
+    doc = export_report(report_queryset().get(pk=report.pk))
+    assert doc["active_disclosure"][table.code][table.rows[0].code]["amount"] == "15000.0000"

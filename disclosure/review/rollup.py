@@ -26,7 +26,7 @@ from ..layout import grids, html_rows
 from ..models import Membership, Organization, Report
 from ..selectors import dashboard_organizations, export_report
 from ..services.editing import NotEditable, display, edit_values
-from ..services.rollup import RollupRefused, fill_from_rollup, offerable, set_report_scope
+from ..services.rollup import RollupRefused, fill_from_rollup, offerable, report_unit, set_report_scope
 from ..text import spreadsheet_safe
 
 DRAFTS_MARK = "含未审核报告（草稿、已提交、已退回）的数字，仅供参考"
@@ -243,7 +243,7 @@ def _fill_values(rollup: Rollup, current: dict[str, Any], offers: dict[str, str]
     out = {}
     for spec in fmt.cells():
         mine = display(current.get(spec.ref))
-        summed = rollup.display(spec.ref)
+        summed = offers.get(spec.ref, rollup.display(spec.ref))  # in the report's own unit
         cell = rollup.cells[spec.ref]
         out[spec.ref] = {
             "current": mine,
@@ -270,7 +270,7 @@ def rollup_fill(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     here = reverse("review:rollup_fill", args=[org.code, report.year]) + ("?drafts=1" if drafts else "")
     if request.method == "POST":
         rollup = build_rollup(org, report.year, scope=CHILDREN, drafts=drafts, lists=False)
-        offers = offerable(rollup)
+        offers = offerable(rollup, report_unit(report))
         current = edit_values(export_report(report), report)
         table = data.get("table", "")
         if table:
@@ -305,7 +305,7 @@ def rollup_fill(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
         return redirect(here)
     rollup = build_rollup(org, report.year, scope=CHILDREN, drafts=drafts)
     current = edit_values(export_report(report), report)
-    offers = offerable(rollup)
+    offers = offerable(rollup, report_unit(report))
     values = _fill_values(rollup, current, offers)
     sections = _sections(rollup, values)
     for section in sections:

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.db import transaction
 
-from ..jurisdiction.rollup import CHILDREN, Rollup, build_rollup
+from .. import formats as reg
+from ..jurisdiction.rollup import CHILDREN, UNIT_FACTORS, Rollup, build_rollup, display_value
 from ..models import Organization, Report
 from .core import EDITABLE_STATUSES, User, record_event
 from .editing import NotEditable, SaveResult, save_edits
@@ -37,13 +38,24 @@ class FillResult:
     unavailable: list[str] = field(default_factory=list)  # refs the roll-up cannot fill (blank inputs, computed)
 
 
-def offerable(rollup: Rollup) -> dict[str, str]:
-    """The figures the roll-up can suggest: cells a clerk writes, summed with no blank input."""
-    return {
-        spec.ref: rollup.display(spec.ref)
-        for spec in rollup.fmt.cells()
-        if not spec.computed and rollup.cells[spec.ref].complete
-    }
+def offerable(rollup: Rollup, unit: str | None = None) -> dict[str, str]:
+    """The figures the roll-up can suggest: cells a clerk writes, summed with no blank input.
+
+    ``unit``: the amount unit the receiving report states (2019 format), when not the default.
+    """
+    out = {}
+    for spec in rollup.fmt.cells():
+        if spec.computed or not rollup.cells[spec.ref].complete:
+            continue
+        value = rollup.value(spec.ref)
+        if spec.kind == reg.CellKind.AMOUNT and unit in UNIT_FACTORS:
+            value = value / UNIT_FACTORS[unit]
+        out[spec.ref] = display_value(rollup.fmt, spec.ref, value)
+    return out
+
+
+def report_unit(report: Report) -> str | None:
+    return report.procurement_unit if report.spec.unit_table is not None else None
 
 
 def require_rollup_report(report: Report) -> None:
@@ -79,7 +91,7 @@ def fill_from_rollup(
     report = Report.objects.select_for_update().select_related("organization").get(pk=report.pk)
     require_rollup_report(report)
     rollup = build_rollup(report.organization, report.year, scope=CHILDREN, drafts=drafts, lists=False)
-    figures = offerable(rollup)
+    figures = offerable(rollup, report_unit(report))
     result = FillResult(save=None)
     cells: dict[str, str] = {}
     for ref in dict.fromkeys(refs):
