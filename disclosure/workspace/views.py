@@ -260,6 +260,8 @@ def _step_context(
         "outcomeRows": [r.code for r in fmt.outcome_rows],
         "reviewBlocks": [b.code for b in fmt.reviews_blocks],
         "reviewParts": [c.code for c in fmt.reviews_parts],
+        # Which totals a typed cell feeds: a refused cell sets aside the findings on them too.
+        "totals": {target: list(parts) for target, parts in fmt.totals},
     }
     findings = check_document(doc, last)
     if step.code == SUBMIT:

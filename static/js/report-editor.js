@@ -164,6 +164,14 @@
     let setAside = 0;
     const plain = (ref) => ref.replace(/^header\./, "");
     const refs = new Set(refused.map((r) => plain(r.ref)));
+    // And the totals they feed, which the server summed from the stored value.
+    let grown = true;
+    while (grown) {
+      grown = false;
+      Object.entries(config.totals || {}).forEach(([total, parts]) => {
+        if (!refs.has(total) && parts.some((p) => refs.has(p))) { refs.add(total); grown = true; }
+      });
+    }
     panel.querySelectorAll(".finding").forEach((li) => {
       if ((li.dataset.cells || "").split(" ").some((ref) => refs.has(plain(ref)))) {
         li.classList.add("superseded", "d-none");

@@ -84,3 +84,125 @@ def test_it_fits_tables_three_and_four_on_a_laptop_and_a_projector(sign_in, peop
         assert not fit["pageScrolls"], (step, width, fit)
         assert fit["worst"] is None or fit["worst"]["lines"] <= 3, (step, width, fit["worst"])
         page.context.close()
+
+
+def test_it_keeps_the_findings_in_step_with_a_refused_cell_and_stops_next_at_it(sign_in, people, shots):
+    report = people["report"]
+    ref = "applications.granted.natural_person"
+    stored = export_report(report)["applications"]["granted"]["natural_person"]
+    page = open_step(sign_in, "applications", query="")
+    page.add_init_script("window.reportEditorPollMs = 3600000;")
+    cell = page.locator(f'input[data-ref="{ref}"]')
+
+    # One more granted than applied for: the balance breaks, said with the stored sums.
+    cell.fill(str(stored + 1))
+    page.keyboard.press("Tab")
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    balance = page.locator('#findings .finding[data-rule="applications.balance"]:visible')
+    expect(balance).to_have_count(2)  # the column and the 总计 column
+
+    # A refused value: the cell is marked, and the findings say so instead of the stored state.
+    cell.fill("99999999999")
+    page.keyboard.press("Tab")
+    expect(page.locator(f'td[data-ref="{ref}"] .cell-error')).to_be_visible()
+    refused = page.locator("#findings .local-refused")
+    expect(refused).to_have_count(1)
+    expect(refused).to_contain_text("数值过大")
+    expect(refused).to_contain_text("予以公开")  # named by its labels
+    expect(balance).to_have_count(0)  # they described the value no longer shown
+    expect(page.locator("#findings")).not_to_contain_text("本步骤没有发现问题")
+    assert int(page.locator("#count-error").inner_text()) >= 1
+    shots(page, "refused")
+
+    # 下一步 goes nowhere: it goes to the cell, focuses it and says why, beside it and aloud.
+    page.mouse.wheel(0, -5000)
+    page.get_by_role("button", name=re.compile("^下一步")).click()
+    expect(page.locator("h2.h5")).to_have_text(report.spec.section("applications").title)
+    expect(page.locator(f'td[data-ref="{ref}"] .cell-error[role="alert"]')).to_contain_text("数值过大")
+    assert page.evaluate("document.activeElement.dataset.ref") == ref
+    assert page.evaluate(f"""(() => {{
+        const r = document.querySelector('input[data-ref="{ref}"]').getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= window.innerHeight; }})()""")
+    expect(page.locator("#step-alert")).to_contain_text("数值过大")
+    expect(page.locator("#step-alert")).to_have_attribute("aria-live", "assertive")
+    shots(page, "next-stopped")
+
+    # Put right: the panel is the server's again.
+    cell.fill(str(stored))
+    page.keyboard.press("Tab")
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    expect(page.locator("#findings .local-refused")).to_have_count(0)
+    expect(page.locator("#step-alert")).to_be_hidden()
+
+
+def test_it_shows_a_cell_in_error_with_its_finding_on_the_same_step(sign_in, people, shots):
+    """A finding whose cells span two steps is listed on both: no red cell beside 本步骤没有发现问题。"""
+    report = people["report"]
+    doc = export_report(report)
+    new = doc["applications"]["new_received"]["total"]
+    report.narrative_parts.filter(path="overview.on_request").update(text=f"全年新收政府信息公开申请{new + 7}件。")
+    page = open_step(sign_in, "applications")
+    td = page.locator('td[data-ref="applications.new_received.total"]')
+    expect(td).to_have_class(re.compile("finding-warning"))
+    expect(page.locator('#findings .finding[data-rule="narrative.numbers"]')).to_be_visible()
+    shots(page, "cross-step-finding")
+
+
+def test_it_lands_each_role_and_opens_a_returned_report_on_why(sign_in, people, shots):
+    report = people["report"]
+    ref = "applications.unavailable_not_held.natural_person"
+    workflow.transition(report, workflow.Action.SUBMIT, actor=people["clerk"])
+
+    reviewer = sign_in("reviewer", PASSWORD)
+    expect(reviewer).to_have_url(re.compile(r"/review/$"))  # straight to the review queue
+    expect(reviewer.get_by_text("您还没有被指定为任何机关的填报人")).to_have_count(0)
+    workflow.transition(
+        report, workflow.Action.RETURN, actor=people["reviewer"], comment="本单元格与上年不符。\n请核对。", anchor=ref
+    )
+    add_comment(report, actor=people["reviewer"], anchor="narrative.problems", body="问题部分过于简单。")
+
+    page = sign_in("clerk", PASSWORD)
+    expect(page.get_by_role("heading", name="我的报告")).to_be_visible()
+    expect(page.locator(".return-reason")).to_contain_text("本单元格与上年不符。")
+    expect(page.locator(".return-reason")).not_to_contain_text("请核对")
+    shots(page, "dashboard-returned")
+    page.get_by_role("link", name="填写").click()
+
+    summary = page.locator("#return-summary")
+    expect(summary).to_be_visible()
+    expect(summary.locator(".return-comment")).to_have_count(2)
+    label = report.spec.label_of(ref)
+    expect(summary).to_contain_text(label)
+    expect(summary).to_contain_text("李审核")
+    expect(summary).not_to_contain_text(ref)
+    expect(page.locator('[data-step-comments="applications"]')).to_contain_text("1")
+    expect(page.locator('[data-step-comments="problems"]')).to_contain_text("1")
+    shots(page, "returned-first-page")
+
+    summary.get_by_role("link", name=label).click()
+    expect(page.locator("h2.h5")).to_have_text(report.spec.section("applications").title)
+    assert page.evaluate("document.activeElement.dataset.ref") == ref
+    # Its accessible name: table, row and column, as the statute prints them.
+    named = page.get_by_role(
+        "textbox", name=re.compile("三、收到和处理政府信息公开申请情况.*本机关不掌握相关政府信息.*自然人")
+    )
+    expect(named).to_be_focused()
+    shots(page, "cell-from-comment")
+
+
+def test_it_lets_a_clerk_withdraw_and_ask_for_a_correction_where_the_report_is(sign_in, people, shots):
+    report = people["report"]
+    workflow.transition(report, workflow.Action.SUBMIT, actor=people["clerk"])
+    page = sign_in("clerk", PASSWORD)
+    page.get_by_role("button", name="撤回").click()
+    expect(page.locator(".alert-success")).to_contain_text("已撤回")
+    assert Report.objects.get(pk=report.pk).status == Report.Status.DRAFT
+    expect(page.get_by_role("button", name="撤回")).to_have_count(0)
+
+    Report.objects.filter(pk=report.pk).update(status=Report.Status.PUBLISHED)
+    page.goto(page.url.split("/workspace/")[0] + f"/workspace/test-org/{YEAR}/basic/")
+    page.get_by_role("button", name="申请更正").click()
+    expect(page.locator(".alert-success")).to_contain_text("已更正")
+    assert Report.objects.get(pk=report.pk).status == Report.Status.DRAFT
+    expect(page.locator("#step-form")).to_be_visible()
+    shots(page, "corrected")
