@@ -240,14 +240,17 @@ def run_job(job: Job) -> dict[str, Any]:
     try:
         files = list(zip_files(data, job.params.get("filename", "archive.zip")))
     except InvalidDocument as exc:
+        _discard_input(job)
         raise JobFailed("；".join(exc.messages), code=exc.code, params=exc.params) from exc
     if not files:
+        _discard_input(job)
         raise JobFailed("压缩包中没有可识别的报告文件（网页、文本、Word、PDF、Excel）。", code="empty_archive")
 
     def progress(phase: str, n: int, total: int, row: Row) -> None:
         core.save_progress(job, progress={"phase": phase, "done": n, "total": total, "file": row.name})
 
     rows = Importer(job.organization, options, actor=job.actor).run(files, progress)
+    _discard_input(job)
     from ..services.core import record_event
 
     record_event(
@@ -260,3 +263,60 @@ def run_job(job: Job) -> dict[str, Any]:
         **counts(rows),
     )
     return {"rows": [asdict(r) for r in ordered(rows)], "counts": counts(rows), "progress": None}
+
+
+def _discard_input(job: Job) -> None:
+    """The zip is kept only while the job may still need it (a retry reads it again)."""
+    if job.input_file:
+        job.input_file.delete(save=False)
+        Job.objects.filter(pk=job.pk).update(input_file="")
+
+
+def progress_text(job: Job) -> str:
+    """读取 3/12：2022/商务局.txt — what a running archive job is doing."""
+    progress = (job.result or {}).get("progress")
+    if not progress:
+        return ""
+    step = "读取" if progress["phase"] == "read" else "导入"
+    return f"{step} {progress['done']}/{progress['total']}：{progress['file']}"
+
+
+@transaction.atomic
+def queue_archive(
+    organization: Organization, *, actor, filename: str, data: bytes, drafts: bool = False, mapping_text: str = ""
+) -> Job:
+    """Check a supervisor's zip like an upload (size, bombs) and record the job that imports it."""
+    from ..services.core import record_event
+    from ..services.uploads import check_filename, display_filename
+    from . import core
+
+    check_filename(filename)
+    name = display_filename(filename)
+    if len(data) > max_archive_bytes():
+        raise InvalidDocument(
+            f"压缩包过大（{len(data) / 1048576:.1f} MB），上限为 {max_archive_bytes() // 1048576} MB。",
+            code="too_large",
+            params={"size": len(data), "limit": max_archive_bytes()},
+        )
+    if not name.lower().endswith(".zip"):
+        raise InvalidDocument("请上传 .zip 压缩包。", code="wrong_type", params={})
+    files = [n for n, _d in zip_files(data, name)]  # bombs refused now, before anything is queued
+    if not files:
+        raise InvalidDocument("压缩包中没有可识别的报告文件（网页、文本、Word、PDF、Excel）。", code="empty_archive")
+    try:
+        mapping = parse_mapping(mapping_text) if mapping_text.strip() else {}
+    except ValueError:
+        raise InvalidDocument(
+            "名称对照格式有误：每行“文件名或机关名称<Tab>机关代码”，或 JSON 对象。", code="mapping"
+        ) from None
+    job = core.submit(
+        Job.Kind.ARCHIVE,
+        actor=actor,
+        organization=organization,
+        params={"filename": name, "size": len(data), "files": len(files), "drafts": drafts, "mapping": mapping},
+        input_data=data,
+    )
+    record_event(
+        "archive.uploaded", actor=actor, organization=organization, filename=name, files=len(files), job=str(job.pk)
+    )
+    return job

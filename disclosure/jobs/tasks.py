@@ -75,6 +75,16 @@ POLICIES: dict[str, Policy] = {
         timeout_message="发送截止提醒超时。",
         retry_on=(OSError, smtplib.SMTPException, TransientError),
     ),
+    # An archive is read file by file in the sandbox (45 s each at most); a retry skips what
+    # is already imported, so a long archive cut by the limit goes on where it stopped.
+    Kind.ARCHIVE: Policy(
+        soft_time_limit=3600,
+        time_limit=3660,
+        max_retries=1,
+        backoff=30,
+        message="导入历史报告包时出错，已导入的报告保留，请稍后重新上传。",
+        timeout_message="导入历史报告包超时；已导入的报告保留，请重新上传，已有的报告不会重复导入。",
+    ),
 }
 
 
@@ -99,6 +109,7 @@ BODIES: dict[str, str] = {
     Kind.EXPORT: "disclosure.jobs.exports.jurisdiction_workbook",
     Kind.YEAR_ZIP: "disclosure.jobs.exports.year_zip",
     Kind.REMIND: "disclosure.jobs.mail.send_reminders",
+    Kind.ARCHIVE: "disclosure.jobs.archive.run_job",
 }
 
 
@@ -111,8 +122,9 @@ def _task(kind: str):
 
 
 TASKS = {kind: _task(kind) for kind in BODIES}
-read_upload, publish, mail, export, year_zip, remind = (
-    TASKS[kind] for kind in (Kind.READ_UPLOAD, Kind.PUBLISH, Kind.MAIL, Kind.EXPORT, Kind.YEAR_ZIP, Kind.REMIND)
+read_upload, publish, mail, export, year_zip, remind, archive = (
+    TASKS[kind]
+    for kind in (Kind.READ_UPLOAD, Kind.PUBLISH, Kind.MAIL, Kind.EXPORT, Kind.YEAR_ZIP, Kind.REMIND, Kind.ARCHIVE)
 )
 
 

@@ -2,7 +2,8 @@
 // polls that JSON endpoint until the job is done, then
 //   data-job-done="navigate": opens the job's result (the import preview),
 //   data-job-done="reload":   reloads the page (a publication, an export).
-// A failed job's message goes to #job-error (or the element's data-job-error target).
+// A failed job's message goes to #job-error (or the element's data-job-error target);
+// a job that reports its progress shows it in the element's [data-job-progress].
 (function () {
   "use strict";
 
@@ -30,6 +31,9 @@
           if (!job.done) {
             var label = el.querySelector("[data-job-label]");
             if (label) label.textContent = job.label;
+            // Jobs that say how far they are (an archive: 读取 3/12：…).
+            var progress = el.querySelector("[data-job-progress]");
+            if (progress && job.progress) progress.textContent = job.progress;
             delay = Math.min(delay * 1.5, 5000);
             window.setTimeout(poll, delay);
           } else if (job.status === "succeeded") {
