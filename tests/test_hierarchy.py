@@ -90,3 +90,12 @@ def test_it_does_not_apply_to_a_report_of_its_own_level(government):
     assert hierarchy_input(government) is None and _hierarchy(government) == []
     # Without the database's context (a file on the command line) the rules do not run.
     assert not [f for f in check_document(export_report(government)) if f.rule.startswith("hierarchy.")]
+
+
+def test_it_cannot_tell_a_cell_that_a_childs_approved_report_left_blank(government):
+    from disclosure.models import ApplicationRow
+
+    ApplicationRow.objects.filter(report__organization__code="sibling", row="new_received").update(natural_person=None)
+    findings = _hierarchy(government)
+    assert [(f.rule, f.cells) for f in findings] == [("hierarchy.undecided", (CELL,))]
+    assert "无法判断1个单元格" in findings[0].message
