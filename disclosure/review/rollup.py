@@ -103,7 +103,6 @@ def rollup_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
             "query": urlencode(query),
             "parent": parent,
             "scope_choices": Organization.Scope.choices,
-            "years": range(FIRST_YEAR, max(year, FIRST_YEAR) + 2),
         },
     )
 
