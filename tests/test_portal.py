@@ -90,7 +90,8 @@ def test_it_serves_the_stored_pdf_with_cache_headers(client, published):
     assert "immutable" in response["Cache-Control"]
     assert response["Last-Modified"]
     disposition = response["Content-Disposition"]
-    assert disposition.startswith("inline; filename=\"lc-swj-2021-r1.pdf\"; filename*=UTF-8''")
+    # Downloads, never opens in the browser (issue 13), under its Chinese name (RFC 6266/5987).
+    assert disposition.startswith("attachment; filename=\"lc-swj-2021-r1.pdf\"; filename*=UTF-8''")
     assert "%E8%80%81%E5%9F%8E%E5%8C%BA" in disposition  # 老城区
     again = client.get(
         reverse("portal:download_revision", args=["lc-swj", 2021, 1, "pdf"]), HTTP_IF_NONE_MATCH=response["ETag"]
@@ -105,7 +106,9 @@ def test_it_serves_the_json_and_a_cell_per_row_csv(client, published):
     assert "max-age=300" in data["Cache-Control"]
     response = client.get(reverse("portal:download", args=["lc-swj", 2021, "csv"]))
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["org_code", "org_name", "year"]
+    # Codes for programs, Chinese labels beside them for people (issue 13).
+    assert rows[0][:3] == ["org_code（机关代码）", "org_name（机关名称）", "year（报告年度）"]
+    assert [portal.csv_code(cell) for cell in rows[0]] == portal.CSV_CODES
     assert len(rows) == 1 + 10 + 175 + 15
     granted = next(r for r in rows if r[8] == "granted" and r[10] == "natural_person")
     assert granted[12] == ""  # blank in the published text: blank here too, never 0

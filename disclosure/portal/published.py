@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Case, CharField, Count, OuterRef, QuerySet, Subquery, Sum, Value, When
 
 from .. import formats as reg
 from ..interchange import cell_value
@@ -159,21 +159,30 @@ def cell_rows(doc: dict) -> Iterator[CellRow]:
         )
 
 
-CSV_HEADER = [
-    "org_code",
-    "org_name",
-    "year",
-    "format",
-    "revision",
-    "section",
-    "section_label",
-    "subtable",
-    "row",
-    "row_label",
-    "column",
-    "column_label",
-    "value",
+# The open-data CSV's columns: a stable code for programs, its Chinese label beside it
+# for people (issue 13), both in the header cell: "org_code（机关代码）".
+CSV_COLUMNS = [
+    ("org_code", "机关代码"),
+    ("org_name", "机关名称"),
+    ("year", "报告年度"),
+    ("format", "格式版本"),
+    ("revision", "公开版本"),
+    ("section", "部分代码"),
+    ("section_label", "部分"),
+    ("subtable", "子表代码"),
+    ("row", "行代码"),
+    ("row_label", "行"),
+    ("column", "列代码"),
+    ("column_label", "列"),
+    ("value", "数值"),
 ]
+CSV_CODES = [code for code, _label in CSV_COLUMNS]
+CSV_HEADER = [f"{code}（{label}）" for code, label in CSV_COLUMNS]
+
+
+def csv_code(header_cell: str) -> str:
+    """The code of a header cell ("org_code（机关代码）" → "org_code")."""
+    return header_cell.split("（", 1)[0]
 
 
 def csv_records(pub: Publication) -> Iterator[list]:
@@ -266,33 +275,149 @@ def _stats_generation() -> str:
     return gen
 
 
+FIGURES = ("received", "outcomes", "reconsideration", "litigation")
+
+
+def _groups() -> list[str]:
+    return [short_label(label) for label, _rows in outcome_groups(reg.format_for_year(reg.FIRST_YEAR))]
+
+
+def _sums() -> dict:
+    sums = {name: Sum(name) for name in FIGURES}
+    sums |= {f"outcome_{i}": Sum(f"outcome_{i}") for i in range(1, len(_groups()) + 1)}
+    return sums
+
+
+def figures(row: dict) -> dict:
+    """The displayed figures of a row of stored (or summed) publication figures:
+    the outcome mix and 实质公开率 (``disclosure_rate_definition``)."""
+    outcomes = row["outcomes"] or 0
+    mix_list = [{"label": label, "value": row[f"outcome_{i}"] or 0} for i, label in enumerate(_groups(), 1)]
+    # 实质公开率 = (予以公开 + 部分公开) / 办理结果总计: the first two categories.
+    disclosed = mix_list[0]["value"] + mix_list[1]["value"]
+    return {
+        "received": row["received"] or 0,
+        "outcomes": outcomes,
+        "mix": mix_list,
+        "disclosure_rate": disclosed / outcomes if outcomes else None,
+        "rate_percent": f"{disclosed / outcomes * 100:.1f}%" if outcomes else "—",
+        "reconsideration": row["reconsideration"] or 0,
+        "litigation": row["litigation"] or 0,
+    }
+
+
+def disclosure_rate_definition() -> str:
+    """实质公开率 in words, with table 三's labels from the registry."""
+    fmt = reg.format_for_year(reg.FIRST_YEAR)
+    (first_label, _), (second_label, _) = outcome_groups(fmt)[:2]
+    total = fmt.applications_row("outcome_total")
+    carried = fmt.applications_row("carried_forward").label
+    column = fmt.applications_column("total").label
+
+    def numbered(label: str) -> str:  # （二）部分公开（区分处理的…） → （二）部分公开
+        return label[: label.index("）") + 1] + short_label(label)
+
+    first, second = short_label(first_label), short_label(second_label)
+    return (
+        f"实质公开率 =（{first} + {second}）÷ 办理结果{short_label(total.label)}：取自表三“{total.groups[0]}”中"
+        f"“{numbered(first_label)}”“{numbered(second_label)}”两项与“{total.label}”的“{column}”列；"
+        f"“{carried}”的申请尚未办结，不计入。"
+    )
+
+
 def _statistics(jurisdiction: Organization | None) -> list[dict]:
     """One aggregate query over the newest publications' stored figures."""
     publications = search(jurisdiction=jurisdiction.code if jurisdiction else "")
-    groups = [short_label(label) for label, _rows in outcome_groups(reg.format_for_year(reg.FIRST_YEAR))]
-    sums = {name: Sum(name) for name in ("received", "outcomes", "reconsideration", "litigation")}
-    sums |= {f"outcome_{i}": Sum(f"outcome_{i}") for i in range(1, len(groups) + 1)}
-    rows = publications.order_by().values("report__year").annotate(reports=Count("pk"), **sums).order_by("report__year")
+    rows = (
+        publications.order_by().values("report__year").annotate(reports=Count("pk"), **_sums()).order_by("report__year")
+    )
+    return [{"year": row["report__year"], "reports": row["reports"], **figures(row)} for row in rows]
+
+
+def organization_years(org_code: str) -> dict | None:
+    """An organization's published reports across years with their figures (oldest first),
+    cached until the next publication; None when it has published nothing."""
+    from django.core.cache import cache
+
+    key = f"portal:org:{org_code}:{_stats_generation()}"
+    found = cache.get(key)
+    if found is None:
+        found = _organization_years(org_code)
+        cache.set(key, found or {}, CACHE_TTL)
+    return found or None
+
+
+def _organization_years(org_code: str) -> dict:
+    publications = list(latest_publications().filter(report__organization__code=org_code).order_by("report__year"))
+    if not publications:
+        return {}
+    org = publications[0].report.organization
     years = []
-    for row in rows:
-        outcomes = row["outcomes"] or 0
-        mix_list = [{"label": label, "value": row[f"outcome_{i}"] or 0} for i, label in enumerate(groups, 1)]
-        # 实质公开率 = (予以公开 + 部分公开) / 办理结果总计: the first two categories.
-        disclosed = mix_list[0]["value"] + mix_list[1]["value"]
+    for pub in publications:
+        row = {name: getattr(pub, name) for name in (*FIGURES, *[f"outcome_{i}" for i in range(1, 7)])}
+        doc = pub.revision.document
         years.append(
             {
-                "year": row["report__year"],
-                "reports": row["reports"],
-                "received": row["received"] or 0,
-                "outcomes": outcomes,
-                "mix": mix_list,
-                "disclosure_rate": disclosed / outcomes if outcomes else None,
-                "rate_percent": f"{disclosed / outcomes * 100:.1f}%" if outcomes else "—",
-                "reconsideration": row["reconsideration"] or 0,
-                "litigation": row["litigation"] or 0,
+                "year": pub.report.year,
+                "number": pub.number,
+                "published_at": pub.published_at,
+                "title": published_title(doc),
+                "name": doc["organization"]["name"],
+                **figures(row),
             }
         )
-    return years
+    return {"code": org.code, "name": years[-1]["name"], "kind": org.get_kind_display(), "years": years}
+
+
+def comparison(node: Organization | None, year: int | None) -> dict:
+    """The jurisdictions under ``node`` (its direct children; the top organizations when
+    none) side by side for a year: each child's subtree summed. Cached until the next publication."""
+    from django.core.cache import cache
+
+    key = f"portal:stats:compare:{node.pk if node else 'all'}:{year}:{_stats_generation()}"
+    found = cache.get(key)
+    if found is None:
+        found = _comparison(node, year)
+        cache.set(key, found, CACHE_TTL)
+    return found
+
+
+def _comparison(node: Organization | None, year: int | None) -> dict:
+    children = list(
+        (node.children.all() if node else Organization.objects.filter(parent__isnull=True)).order_by("name", "code")
+    )
+    if not children or year is None:
+        return {"year": year, "rows": [], "without": []}
+    branch = Case(
+        *[When(report__organization__path__startswith=c.path, then=Value(str(c.pk))) for c in children],
+        default=Value(""),
+        output_field=CharField(),
+    )
+    grouped = {
+        row["branch"]: row
+        for row in search(jurisdiction=node.code if node else "", year=year)
+        .order_by()
+        .annotate(branch=branch)
+        .values("branch")
+        .annotate(reports=Count("pk"), **_sums())
+        .order_by()
+    }
+    rows, without = [], []
+    for child in children:
+        row = grouped.get(str(child.pk))
+        if row is None:
+            without.append({"code": child.code, "name": child.name})
+            continue
+        rows.append(
+            {
+                "code": child.code,
+                "name": child.name,
+                "is_government": child.is_government,
+                "reports": row["reports"],
+                **figures(row),
+            }
+        )
+    return {"year": year, "rows": rows, "without": without}
 
 
 def report_years(org_code: str) -> list[int]:

@@ -9,6 +9,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("reports/", portal_views.report_list, name="list"),
+    path("reports/<slug:org_code>/", portal_views.organization, name="organization"),
     path("reports/<slug:org_code>/<int:year>/", portal_views.report_page, name="report"),
     path("reports/<slug:org_code>/<int:year>.<ext:ext>", portal_views.download_latest, name="download"),
     path(

@@ -199,7 +199,8 @@ def _download(request: HttpRequest, meta: dict, ext: str, numbered: bool) -> Htt
     response["Last-Modified"] = http_date(meta["published"])
     response["Cache-Control"] = IMMUTABLE if numbered else LATEST
     ascii_name = f"{meta['org_code']}-{meta['year']}" + (f"-r{meta['number']}" if numbered else "")
-    response["Content-Disposition"] = disposition(ext != "pdf", _filename(meta, ext, numbered), f"{ascii_name}.{ext}")
+    # Every file downloads, the PDF too (issue 13): the page itself is the reading view.
+    response["Content-Disposition"] = disposition(True, _filename(meta, ext, numbered), f"{ascii_name}.{ext}")
     return response
 
 
@@ -269,25 +270,38 @@ CHART_WIDTH = 640
 CHART_HEIGHT = 220
 
 
-def _bars(years: list[dict]) -> dict:
-    """Geometry of a server-rendered SVG bar chart of applications received per year."""
+def _bars(years: list[dict], width: int = CHART_WIDTH, height: int = CHART_HEIGHT) -> dict:
+    """Geometry of a server-rendered SVG bar chart of applications received per year.
+
+    Years are placed by their value (2020, 2021 and 2026 are not evenly spaced),
+    and a year in the range without data is a gap marked 无数据, never hidden.
+    """
     peak = max((y["received"] for y in years), default=0) or 1
-    slot = CHART_WIDTH / max(len(years), 1)
-    bars = []
-    for i, y in enumerate(years):
-        height = round(y["received"] / peak * (CHART_HEIGHT - 40))
+    present = {y["year"]: y for y in years}
+    first, last = (min(present), max(present)) if present else (0, -1)
+    span = last - first + 1
+    slot = width / max(span, 1)
+    bars, gaps = [], []
+    for year in range(first, last + 1):
+        x = (year - first) * slot
+        label_x = round(x + slot / 2)
+        y = present.get(year)
+        if y is None:
+            gaps.append({"year": year, "label_x": label_x})
+            continue
+        bar_height = round(y["received"] / peak * (height - 40))
         bars.append(
             {
-                "x": round(i * slot + slot * 0.2),
-                "y": CHART_HEIGHT - 20 - height,
-                "width": round(slot * 0.6),
-                "height": height,
-                "label_x": round(i * slot + slot / 2),
-                "year": y["year"],
+                "x": round(x + slot * 0.2),
+                "y": height - 20 - bar_height,
+                "width": max(round(slot * 0.6), 1),
+                "height": bar_height,
+                "label_x": label_x,
+                "year": year,
                 "value": y["received"],
             }
         )
-    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "bars": bars, "baseline": CHART_HEIGHT - 20}
+    return {"width": width, "height": height, "bars": bars, "gaps": gaps, "baseline": height - 20}
 
 
 MIX_COLOURS = ["#198754", "#20c997", "#dc3545", "#fd7e14", "#6c757d", "#0d6efd"]
@@ -311,6 +325,13 @@ def statistics(request: HttpRequest) -> HttpResponse:
     years = portal.statistics(jurisdiction)
     for y in years:
         y["segments"] = _mix(y)
+    # The jurisdictions under the chosen node side by side, for one year (the newest by default).
+    year = _int(request.GET.get("year"))
+    known = [y["year"] for y in years]
+    compare_year = year if year in known else (known[-1] if known else None)
+    compared = portal.comparison(jurisdiction, compare_year)
+    for row in compared["rows"]:
+        row["segments"] = _mix(row)
     return render(
         request,
         "portal/stats.html",
@@ -319,5 +340,71 @@ def statistics(request: HttpRequest) -> HttpResponse:
             "chart": _bars(years),
             "jurisdiction": jurisdiction,
             "jurisdictions": portal.jurisdictions(),
+            "compared": compared,
+            "compare_years": list(reversed(known)),
+            "rate_definition": portal.disclosure_rate_definition(),
         },
     )
+
+
+TREND_WIDTH, TREND_HEIGHT = 360, 140
+
+
+@require_safe
+def organization(request: HttpRequest, org_code: str) -> HttpResponse:
+    """An organization's published reports across years, with a small trend."""
+    found = portal.organization_years(org_code)
+    if found is None:
+        raise Http404("没有找到已发布的报告。")
+    years = [dict(y) for y in found["years"]]
+    for y in years:
+        y["segments"] = _mix(y)
+    response = render(
+        request,
+        "portal/organization.html",
+        {
+            "org": found,
+            "years": years,
+            "newest_first": list(reversed(years)),
+            "chart": _bars(years, TREND_WIDTH, TREND_HEIGHT),
+            "rate_chart": _rates(years),
+            "rate_definition": portal.disclosure_rate_definition(),
+        },
+    )
+    response["Cache-Control"] = "private, no-store" if request.user.is_authenticated else LATEST
+    return response
+
+
+def _rates(years: list[dict]) -> dict:
+    """A small line of 实质公开率 per year, placed by year value (gaps where a year has none)."""
+    present = [y for y in years if y["disclosure_rate"] is not None]
+    if not present:
+        return {"points": [], "width": TREND_WIDTH, "height": TREND_HEIGHT}
+    first, last = years[0]["year"], years[-1]["year"]
+    slot = TREND_WIDTH / (last - first + 1)
+    top, bottom = 10, TREND_HEIGHT - 20
+    points = [
+        {
+            "x": round((y["year"] - first) * slot + slot / 2),
+            "y": round(bottom - y["disclosure_rate"] * (bottom - top), 1),
+            "year": y["year"],
+            "label": y["rate_percent"],
+        }
+        for y in present
+    ]
+    # Consecutive years are joined; a missing year breaks the line.
+    segments, current = [], [points[0]]
+    for before, after in zip(points, points[1:], strict=False):
+        if after["year"] == before["year"] + 1:
+            current.append(after)
+        else:
+            segments.append(current)
+            current = [after]
+    segments.append(current)
+    return {
+        "points": points,
+        "lines": [" ".join(f"{p['x']},{p['y']}" for p in seg) for seg in segments if len(seg) > 1],
+        "width": TREND_WIDTH,
+        "height": TREND_HEIGHT,
+        "bottom": bottom,
+    }
