@@ -26,7 +26,7 @@ from ..formats import FIRST_YEAR
 from ..models import AuditEvent, Comment, Job, Organization, Report, Revision
 from ..navigation import safe_next
 from ..pdf.presentation import report_context
-from ..selectors import anchor_label, check_report, comment_threads, export_report
+from ..selectors import check_report, comment_threads, export_report
 from ..services.comments import ResolveRefused
 from ..text import spreadsheet_safe, whole_number
 
@@ -477,7 +477,7 @@ def diff(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     left_label, left = snapshot(request.GET.get("from", "1"))
     right_label, right = snapshot(request.GET.get("to", "current"))
     changes = [
-        {"ref": ref, "label": anchor_label(report, ref), "old": old, "new": new}
+        {"ref": ref, "label": audit.place_label(report.spec, ref), "old": old, "new": new}
         for ref, (old, new) in services.diff_documents(left, right).items()
     ]
     return render(
