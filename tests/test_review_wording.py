@@ -68,14 +68,14 @@ def test_it_tells_someone_who_reviews_nothing_what_the_page_is_for(world):
     clerk = world.client("sibling_clerk")  # a clerk elsewhere, no review role
     page = clerk.get(reverse("review:dashboard"))
     assert page.status_code == 200
-    assert "您没有被指定为任何机关的审核人或督办人" in page.text
+    assert "您还没有被指定为任何机关的审核人或督办人" in page.text
     assert f'<a id="to-my-reports" href="{reverse("workspace:dashboard")}"' in page.text  # their own reports
     assert "没有符合筛选条件" not in page.text
     User = get_user_model()
     nobody = User.objects.create_user("nobody", password="unused-pass-1")
     world.users["nobody"] = nobody
     page = world.client("nobody").get(reverse("review:dashboard"))
-    assert "您没有被指定为任何机关的审核人或督办人" in page.text
+    assert "您还没有被指定为任何机关的审核人或督办人" in page.text
     assert 'id="to-my-reports"' not in page.text
 
 

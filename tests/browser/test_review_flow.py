@@ -80,6 +80,9 @@ def test_it_walks_a_report_from_submission_to_publication(sign_in, live_server, 
     flagged = clerk.locator('td.has-comment[data-ref="applications.granted.natural_person"]')
     expect(flagged).to_be_visible()
     expect(clerk.locator("#comments")).to_contain_text("请核对")
+    expect(clerk.locator("#comments")).to_contain_text(label)
+    # The leader's comment is the leader's to settle: the clerk replies.
+    expect(clerk.locator("#comments").get_by_role("button", name="标记为已解决")).to_have_count(0)
     shots(clerk, "clerk-sees-comment")
     granted = clerk.locator('input[data-ref="applications.granted.natural_person"]')
     new_received = clerk.locator('input[data-ref="applications.new_received.natural_person"]')
@@ -96,6 +99,8 @@ def test_it_walks_a_report_from_submission_to_publication(sign_in, live_server, 
 
     leader.goto(review_url)
     expect(leader.locator(".comment")).to_contain_text("已按台账更正。")
+    leader.locator(".comment").get_by_role("button", name="标记为已解决").click()
+    expect(leader.locator(".comment .badge")).to_have_text("已解决")
     leader.locator('button[data-action="approve"]').click()
     expect(leader.locator("#status")).to_have_text("已审核")
     # The publish job is held back, as if every worker were busy: the click is answered at once.
