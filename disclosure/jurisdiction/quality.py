@@ -28,7 +28,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Avg, CharField, Count, Exists, F, OuterRef, Q, Subquery, TextField, Value
+from django.db.models import (
+    Avg,
+    CharField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Cast, Concat
 
 from .. import formats as reg
@@ -171,20 +184,30 @@ FIELDS = [
 ]
 
 
+def _last_year(year: int):
+    return ApplicationRow.objects.filter(
+        report__organization_id=OuterRef("report__organization_id"), report__year=year - 1, row=OuterRef("row")
+    )
+
+
 def history_outliers(scope: list[Organization], year: int):
     """Cells whose value jumps against the same office's value last year (values, to paginate)."""
-    previous = ApplicationRow.objects.filter(
-        report__organization_id=OuterRef("report__organization_id"), report__year=year - 1, row=OuterRef("row")
-    ).values(COLUMN)[:1]
-    value = F(COLUMN)
+    # One EXISTS holds the whole test, so last year's row is looked up once per cell
+    # (a filter on a Subquery annotation would repeat the subquery for each use).
+    jump = (
+        _last_year(year)
+        .annotate(value=ExpressionWrapper(OuterRef(COLUMN), output_field=IntegerField()))
+        .filter(**{f"{COLUMN}__isnull": False})
+        .filter(Q(value__gte=FLOOR) | Q(**{f"{COLUMN}__gte": FLOOR}))
+        .filter(Q(value__gt=F(COLUMN) * RATIO) | Q(**{f"{COLUMN}__gt": F("value") * RATIO}))
+    )
     return (
         _rows(scope, year)
-        .annotate(previous=Subquery(previous))
-        .filter(previous__isnull=False)
-        .filter(Q(**{f"{COLUMN}__gte": FLOOR}) | Q(previous__gte=FLOOR))
-        .filter(Q(**{f"{COLUMN}__gt": F("previous") * RATIO}) | Q(previous__gt=value * RATIO))
+        .filter(Exists(jump))
         .annotate(checked=_checked(year))
         .filter(checked=False)
+        # Read for the page's rows only.
+        .annotate(previous=Subquery(_last_year(year).values(COLUMN)[:1]))
         .values(*FIELDS, "previous")
         .order_by("report__organization__parent__name", "report__organization__name", "row")
     )
