@@ -55,6 +55,19 @@ def _link(path: str) -> str:
     return f"{getattr(settings, 'SITE_URL', '').rstrip('/')}{path}"
 
 
+def _return_place(report: Report, actor, comment: str) -> str:
+    """Where the return's comment sits, by its label (never its ref): "位置：…\n"."""
+    from .audit import place_label
+
+    found = (
+        report.comments.filter(parent__isnull=True, body=comment.strip(), author=actor)
+        .order_by("-created_at", "-id")
+        .values_list("anchor", flat=True)
+        .first()
+    )
+    return f"位置：{place_label(report.spec, found)}\n" if found else ""
+
+
 MAILED_ACTIONS = frozenset({"submit", "return", "approve", "publish"})
 
 
@@ -74,7 +87,8 @@ def after_transition(report: Report, action: str, actor, comment: str = "") -> l
         "return": (
             lambda: clerks_of(report.organization),
             f"【退回修改】{name}",
-            f"{who}退回了{name}，意见如下：\n\n{comment}\n\n请修改后重新提交：\n{work_url}\n",
+            f"{who}退回了{name}，意见如下：\n\n{_return_place(report, actor, comment)}{comment}\n\n"
+            f"请修改后重新提交：\n{work_url}\n",
         ),
         "approve": (
             lambda: clerks_of(report.organization),

@@ -160,3 +160,15 @@ def test_it_shows_the_dashboard_without_codes(world, report):
     text = visible_text(page.text)
     assert "测试局" in text
     assert not RAW.findall(text), RAW.findall(text)
+
+
+def test_it_names_the_place_of_a_return_in_the_clerks_mail(world, report, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    ref = "applications.granted.research"
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(report, Action.SUBMIT, actor=world.users["owner_clerk"])
+        transition(report, Action.RETURN, actor=world.users["office_reviewer"], comment="科研机构数请核对", anchor=ref)
+    [returned] = [m for m in mail.outbox if "退回修改" in m.subject]
+    assert f"位置：{report.spec.label_of(ref)}\n科研机构数请核对" in returned.body
+    assert ref not in returned.body
