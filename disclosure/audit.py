@@ -45,6 +45,9 @@ ACTION_LABELS: dict[str, str] = {
     "import.staged": "导入文件已识别，等待确认",
     "import.confirmed": "确认了导入",
     "import.discarded": "放弃了导入",
+    # Importing an archive of past reports (a job)
+    "archive.uploaded": "上传了历年报告包",
+    "archive.imported": "导入了历年报告包",
     # Organizations, accounts, jobs
     "organization.created": "创建了机关",
     "organization.report_scope": "更改了报告范围（本级或汇总）",
