@@ -236,9 +236,15 @@ def open_comments(report: Report) -> list[dict]:
             continue
         anchor = comment.anchor
         whole = anchor == "report" or anchor in sections
+        label = thread["label"]
+        head = anchor.split(".")[0]
+        if not whole and head in {"active_disclosure", "applications", "reviews"}:
+            # Which table, as the rules' messages name it: 表三“…”自然人.
+            label = f"表{fmt.section(head).title.split('、')[0]}{label}"
         items.append(
             thread
             | {
+                "label": label,
                 "step": BASIC if anchor == "report" else step_of_ref(fmt, anchor),
                 "ref": "" if whole else anchor,
                 "author": _person(comment.author),

@@ -108,3 +108,19 @@ def test_it_saves_the_largest_count_in_every_cell_of_table_three_without_a_500(w
     url = reverse("workspace:step", args=["test-org", 2021, "applications"])
     page = clerk.post(url, {"version": result.report.version, refs[1]: "2147483647", "goto": "applications"})
     assert page.status_code == 422 and "数值过大" in page.text
+
+
+def test_it_gives_an_amount_example_that_fits_the_fields_unit():
+    """The fee is in 元 (two places, 分); the tables' amounts in 万元 (four places, one 元)."""
+    with pytest.raises(CellInputError) as yuan:
+        parse_cell("十二元", CellKind.AMOUNT, unit="元")
+    assert "元为单位" in yuan.value.message and "12.50" in yuan.value.message
+    assert "12.5000" not in yuan.value.message and yuan.value.params["unit"] == "元"
+    with pytest.raises(CellInputError) as wan:
+        parse_cell("十二万", CellKind.AMOUNT)
+    assert "万元" in wan.value.message and "12.5000" in wan.value.message
+    from disclosure.cells import parse_amount_text
+
+    with pytest.raises(CellInputError) as fee:
+        parse_amount_text("abc")
+    assert "12.50" in fee.value.message and "12.5000" not in fee.value.message
