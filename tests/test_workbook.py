@@ -115,3 +115,29 @@ def test_it_totals_procurement_amounts_stated_in_different_units_in_yuan():
     written = [Decimal(str(r[column + 3])) for r in body]
     in_yuan = [Decimal(a) * YUAN_PER_UNIT[u] for u, a in amounts.items()]
     assert written == [*in_yuan, sum(in_yuan)]
+
+
+def test_it_reads_each_report_s_tables_as_the_report_export_does(world):
+    # The workbook reads the table rows as plain values; every cell must read as export_report reads it.
+    from disclosure.jobs.exports import workbook_rows
+    from disclosure.selectors import export_report
+
+    district = Organization.objects.get(code="district-a")
+    import_document(uneven_document(world.office, 5))
+    old = balanced_document("2019", year=2020, rng=random.Random(9), org_code=district.code)
+    old["organization"] = {"name": district.name, "code": district.code, "kind": district.kind}
+    old["active_disclosure"]["art20_9"]["procurement"]["amount"] = "12345678901234.123456"
+    old["active_disclosure"]["art20_9"]["unit"] = "元"
+    old["active_disclosure"]["art20_5"]["licensing"]["change"] = -3
+    old["applications"]["granted"]["natural_person"] = None
+    import_document(canonicalize(old))
+    orgs = list(Organization.objects.filter(code__in=["district-a", "test-org", "sibling"]).order_by("code"))
+    for year, code in ((YEAR, "test-org"), (2020, "district-a")):
+        rows = {row.code: row for row in workbook_rows(orgs, year, batch=2)}
+        assert rows["sibling"].document is None and len(rows) == 3
+        full = export_report(Report.objects.get(organization__code=code, year=year))
+        fmt = reg.get_format(full["format"])
+        assert rows[code].document["format"] == fmt.code
+        assert fmt.unit_of(rows[code].document) == fmt.unit_of(full)
+        for spec in fmt.cells():
+            assert cell_value(rows[code].document, spec) == cell_value(full, spec), (code, spec.ref)

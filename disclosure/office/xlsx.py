@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
+from xml.sax.saxutils import escape as xml_escape
 
+from lxml import etree
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
@@ -494,26 +497,62 @@ def _jurisdiction_sheet(workbook: Workbook, fmt: Format, section: str, heading: 
     return sheet, columns
 
 
-class _Styles:
-    """One styled prototype cell per look; data cells copy its style indices.
+class _RawRow(tuple):
+    """A data row already serialized: its <c> elements as one XML string."""
 
-    Assigning a border and a number format to each of a province's two million
-    cells hashes openpyxl's style objects every time (two thirds of the build);
-    copying the workbook-level style indices of a prototype is seven times faster.
+
+def _take_raw_rows(sheet: Any) -> None:
+    """Let a write-only sheet whose header rows are written take _RawRow rows.
+
+    openpyxl builds, styles and serializes a cell object per value (≈3 M of
+    them for a province, two thirds of the build); a jurisdiction row is
+    serialized here as text instead and handed to openpyxl's XML stream as one
+    element, parsed by lxml in C. Other rows (the 合计) go openpyxl's way.
     """
+    values_to_row, write_row = sheet._values_to_row, sheet._writer.write_row
 
-    def __init__(self, sheet: Any) -> None:
-        self.plain = _bordered(sheet, None)
+    def to_row(values: Any, row_idx: int) -> Any:
+        return values if isinstance(values, _RawRow) else values_to_row(values, row_idx)
+
+    def write(xf: Any, row: Any, row_idx: int) -> None:
+        if isinstance(row, _RawRow):
+            xf.write(etree.fromstring(f'<row r="{row_idx}">{row[0]}</row>'))
+        else:
+            write_row(xf, row, row_idx)
+
+    sheet._values_to_row = to_row
+    sheet._writer.write_row = write
+
+
+def _xml_cell(style: int, value: Any) -> str:
+    """One <c> (no r: its place is its position in the row, which every cell fills)."""
+    if value is None:
+        return f'<c s="{style}"/>'
+    if isinstance(value, str):
+        text = xml_escape(ILLEGAL_CHARACTERS_RE.sub("", value))
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        return f'<c s="{style}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    return f'<c s="{style}" t="n"><v>{value!r}</v></c>'
+
+
+class _Styles:
+    """The workbook's style indices of the data cells: bordered, and per kind
+    its number format; a name that looks like a formula keeps Excel's quote prefix."""
+
+    def __init__(self, workbook: Workbook, sheet: Any) -> None:
+        registry = workbook._cell_styles
+        self.plain = registry.add(_bordered(sheet, None)._style)
+        quoted = _bordered(sheet, None)
+        quoted.quotePrefix = True
+        self.quoted = registry.add(quoted._style)
         self.numbers = {}
+        self.bold_numbers = {}
         for kind, number_format in NUMBER_FORMATS.items():
-            self.numbers[kind] = _bordered(sheet, None)
-            self.numbers[kind].number_format = number_format
-
-    @staticmethod
-    def cell(sheet: Any, value: Any, prototype: WriteOnlyCell) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=value)
-        cell._style = copy.copy(prototype._style)
-        return cell
+            cell = _bordered(sheet, None)
+            cell.number_format = number_format
+            self.numbers[kind] = registry.add(cell._style)
+            cell.font = Font(name=FONT_NAME, size=10, bold=True)
+            self.bold_numbers[kind] = cell
 
 
 class _Totals:
@@ -529,27 +568,30 @@ class _Totals:
             self.sums[index] = value if current is None else current + value
 
 
-def _jurisdiction_row(
-    sheet: Any, fmt: Format, columns: list, row: JurisdictionRow, styles: _Styles, totals: _Totals
-) -> list:
-    name = styles.cell(sheet, row.name, styles.plain)
-    _keep_text(name)
-    cells = [styles.cell(sheet, row.code, styles.plain), name, styles.cell(sheet, row.status, styles.plain)]
+def _jurisdiction_row(fmt: Format, columns: list, row: JurisdictionRow, styles: _Styles, totals: _Totals) -> _RawRow:
+    plain = styles.plain
+    cells = [
+        _xml_cell(plain, row.code),
+        _xml_cell(styles.quoted if is_formula_like(row.name) else plain, row.name),
+        _xml_cell(plain, row.status),
+    ]
     doc = row.document
     factor = YUAN_PER_UNIT[fmt.unit_of(doc)] if doc is not None and fmt.unit_table is not None else None
+    numbers = styles.numbers
     for index, (_levels, _ref, spec) in enumerate(columns):
         value = cell_value(doc, spec) if doc is not None else None
-        if spec.kind == CellKind.AMOUNT and value is not None:
-            amount = Decimal(value)
-            if _in_stated_unit(fmt, spec):
-                amount *= factor
-                value = format_amount(amount)
-            totals.add(index, amount)
-            value = _excel_amount(value)
-        else:
-            totals.add(index, value)
-        cells.append(styles.cell(sheet, value, styles.numbers[spec.kind]))
-    return cells
+        if value is not None:
+            if spec.kind == CellKind.AMOUNT:
+                amount = Decimal(value)
+                if _in_stated_unit(fmt, spec):
+                    amount *= factor
+                    value = format_amount(amount)
+                totals.add(index, amount)
+                value = _excel_amount(value)
+            else:
+                totals.add(index, value)
+        cells.append(_xml_cell(numbers[spec.kind], value))
+    return _RawRow(("".join(cells),))
 
 
 def _total_row(sheet: Any, columns: list, totals: _Totals, statuses: dict[str, int], styles: _Styles) -> list:
@@ -565,8 +607,8 @@ def _total_row(sheet: Any, columns: list, totals: _Totals, statuses: dict[str, i
     for (_levels, _ref, spec), total in zip(columns, totals.sums, strict=True):
         if spec.kind == CellKind.AMOUNT and total is not None:
             total = _excel_amount(format_amount(total))
-        cell = styles.cell(sheet, total, styles.numbers[spec.kind])
-        cell.font = bold
+        cell = WriteOnlyCell(sheet, value=total)
+        cell._style = copy.copy(styles.bold_numbers[spec.kind]._style)
         cells.append(cell)
     return cells
 
@@ -587,7 +629,9 @@ def jurisdiction_xlsx(
     for section in JURISDICTION_SECTIONS:
         heading = f"{title}——{fmt.section(section).title}" if title else f"{year}年度{fmt.section(section).title}"
         sheets.append(_jurisdiction_sheet(workbook, fmt, section, heading))
-    styles = _Styles(sheets[0][0])
+    styles = _Styles(workbook, sheets[0][0])
+    for sheet, _columns in sheets:
+        _take_raw_rows(sheet)
     totals = [_Totals(columns) for _sheet, columns in sheets]
     statuses: dict[str, int] = {}
     for row in rows:
@@ -598,7 +642,7 @@ def jurisdiction_xlsx(
             )
         statuses[row.status] = statuses.get(row.status, 0) + 1
         for (sheet, columns), sums in zip(sheets, totals, strict=True):
-            sheet.append(_jurisdiction_row(sheet, fmt, columns, row, styles, sums))
+            sheet.append(_jurisdiction_row(fmt, columns, row, styles, sums))
     for (sheet, columns), sums in zip(sheets, totals, strict=True):
         sheet.append(_total_row(sheet, columns, sums, statuses, styles))
     if out is not None:
