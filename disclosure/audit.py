@@ -14,6 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from .formats import get_format
+from .formats.base import CellSpec, Format
 from .models import AuditEvent, Report
 
 # What the person did, as a phrase after their name (the 操作 column).
@@ -77,7 +78,7 @@ def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, FALLBACK_LABEL)
 
 
-def place_label(fmt, ref: str) -> str:
+def place_label(fmt: Format, ref: str) -> str:
     """A reader's name for a place of a document (spec §7 refs, a section, the
     whole report), never the ref."""
     if ref == "report":
@@ -93,7 +94,7 @@ def place_label(fmt, ref: str) -> str:
     return "其他内容" if label == ref.removeprefix("narrative.") else label
 
 
-def _cell(fmt, ref: str):
+def _cell(fmt: Format, ref: str) -> CellSpec | None:
     try:
         return fmt.cell(ref)
     except KeyError:
@@ -129,11 +130,9 @@ class AuditRow:
     @property
     def when(self) -> str:
         first, last = timezone.localtime(self.first), timezone.localtime(self.last)
-        if self.events == 1 or first.strftime("%H:%M") == last.strftime("%H:%M") and first.date() == last.date():
-            return f"{last:%Y-%m-%d %H:%M}"
-        if first.date() == last.date():
-            return f"{first:%Y-%m-%d %H:%M}–{last:%H:%M}"
-        return f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M}"
+        if first.date() != last.date():  # runs stop at midnight; kept for any other caller
+            return f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M}"
+        return f"{last:%Y-%m-%d} {self.span}"
 
 
 def _actor_name(event: AuditEvent) -> str:
