@@ -29,7 +29,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from ..calendar import deadline
-from ..models import Membership, Organization, Publication, Report, Revision
+from ..models import Membership, Organization, Report, Revision
 from ..permissions import _memberships, subtree_q
 from ..selectors import dashboard_organizations
 
@@ -99,33 +99,41 @@ def _past(year: int, kind: str, now: dt.datetime) -> bool:
 # -- the counts ---------------------------------------------------------------------------------
 
 
-def _annotated(year: int):
-    """Organizations with their report of ``year`` and whether it was published, and by when."""
-    pubs = Publication.objects.filter(report_id=OuterRef("report_id"))
-    return dashboard_organizations(year).annotate(
-        has_publication=Exists(pubs),
-        by_dept_deadline=Exists(pubs.filter(published_at__lt=deadline_end(year, government=False))),
-        by_gov_deadline=Exists(pubs.filter(published_at__lt=deadline_end(year, government=True))),
+def _aggregates(year: int) -> dict:
+    """Counts per group of the organizations joined to their report of ``year`` and its
+    publications (a report corrected and published again is one row per publication:
+    distinct counts). Late, missing and pending are derived from these per kind."""
+    published_at = "rep__publications__published_at"
+    published = Q(rep__publications__isnull=False)
+    on_time = Q(kind=GOV, **{f"{published_at}__lt": deadline_end(year, government=True)}) | Q(
+        kind=DEPT, **{f"{published_at}__lt": deadline_end(year, government=False)}
     )
 
+    def count(condition: Q | None = None) -> Count:
+        return Count("pk", distinct=True, filter=condition)
 
-def _aggregates(year: int, now: dt.datetime) -> dict:
-    published = Q(has_publication=True)
-    on_time = Q(kind=GOV, by_gov_deadline=True) | Q(kind=DEPT, by_dept_deadline=True)
-    past_kinds = [kind for kind in (GOV, DEPT) if _past(year, kind, now)]
     return {
-        "expected": Count("pk"),
-        "expected_gov": Count("pk", filter=Q(kind=GOV)),
-        "expected_dept": Count("pk", filter=Q(kind=DEPT)),
-        "created": Count("pk", filter=Q(report_id__isnull=False)),
-        "submitted": Count("pk", filter=Q(report_status__in=SUBMITTED_STATUSES) | published),
-        "approved": Count("pk", filter=Q(report_status__in=APPROVED_STATUSES) | published),
-        "published": Count("pk", filter=published),
-        "on_time": Count("pk", filter=published & on_time),
-        "late": Count("pk", filter=published & ~on_time),
-        "missing": Count("pk", filter=~published & Q(kind__in=past_kinds)),
-        "pending": Count("pk", filter=~published & ~Q(kind__in=past_kinds)),
+        "expected": count(),
+        "created": count(Q(report_id__isnull=False)),
+        "submitted": count(Q(report_status__in=SUBMITTED_STATUSES) | published),
+        "approved": count(Q(report_status__in=APPROVED_STATUSES) | published),
+        "published": count(published),
+        "on_time": count(on_time),
     }
+
+
+def _derive(by_kind: dict[str, dict], year: int, now: dt.datetime) -> dict:
+    """The row's figures from its per-kind counts: late, missing and pending included."""
+    counts = dict.fromkeys([key for key, _label in COLUMNS], 0)
+    counts |= {"expected_gov": 0, "expected_dept": 0}
+    for kind, found in by_kind.items():
+        for key in ("expected", "created", "submitted", "approved", "published", "on_time"):
+            counts[key] += found[key]
+        counts["late"] += found["published"] - found["on_time"]
+        unpublished = found["expected"] - found["published"]
+        counts["missing" if _past(year, kind, now) else "pending"] += unpublished
+        counts["expected_gov" if kind == GOV else "expected_dept"] += found["expected"]
+    return counts
 
 
 def _rates(counts: dict) -> dict:
@@ -151,9 +159,7 @@ def level(node: Organization | None, roots: list[Organization], year: int, now: 
         scope = [node]
     else:
         branches, scope = list(roots), list(roots)
-    aggregates = _aggregates(year, now)
-    empty = dict.fromkeys(aggregates, 0)
-    grouped: dict[str, dict] = {}
+    grouped: dict[str, dict[str, dict]] = {}
     if scope:
         branch = Case(
             *[When(path__startswith=b.path, then=Value(str(b.pk))) for b in branches],
@@ -161,14 +167,17 @@ def level(node: Organization | None, roots: list[Organization], year: int, now: 
             output_field=CharField(),
         )
         found = (
-            _annotated(year)
+            dashboard_organizations(year)
             .filter(subtree_q(scope))
             .annotate(branch=branch)
-            .values("branch")
-            .annotate(**aggregates)
+            .values("branch", "kind")
+            .annotate(**_aggregates(year))
             .order_by()
         )
-        grouped = {row.pop("branch"): row for row in found}
+        for row in found:
+            grouped.setdefault(row.pop("branch"), {})[row.pop("kind")] = row
+    grouped = {key: _derive(by_kind, year, now) for key, by_kind in grouped.items()}
+    empty = _derive({}, year, now)
     rows = []
     for b in branches:
         counts = grouped.get(str(b.pk), empty)
