@@ -12,6 +12,7 @@ stays 0, printed totals stay as printed, the 2019 procurement unit is kept.
 from __future__ import annotations
 
 import copy
+import functools
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -498,7 +499,8 @@ def _jurisdiction_sheet(workbook: Workbook, fmt: Format, section: str, heading: 
 
 
 class _RawRow(tuple):
-    """A data row already serialized: its <c> elements as one XML string."""
+    """A data row already serialized: each cell's <c> element without its opening "<c"
+    and its reference, which the row's number completes when it is written."""
 
 
 def _take_raw_rows(sheet: Any) -> None:
@@ -516,7 +518,9 @@ def _take_raw_rows(sheet: Any) -> None:
 
     def write(xf: Any, row: Any, row_idx: int) -> None:
         if isinstance(row, _RawRow):
-            xf.write(etree.fromstring(f'<row r="{row_idx}">{row[0]}</row>'))
+            letters = _letters(len(row))
+            cells = "".join(f'<c r="{letter}{row_idx}"{cell}' for letter, cell in zip(letters, row, strict=True))
+            xf.write(etree.fromstring(f'<row r="{row_idx}">{cells}</row>'))
         else:
             write_row(xf, row, row_idx)
 
@@ -524,15 +528,20 @@ def _take_raw_rows(sheet: Any) -> None:
     sheet._writer.write_row = write
 
 
+@functools.cache
+def _letters(width: int) -> tuple[str, ...]:
+    return tuple(get_column_letter(i) for i in range(1, width + 1))
+
+
 def _xml_cell(style: int, value: Any) -> str:
-    """One <c> (no r: its place is its position in the row, which every cell fills)."""
+    """One <c> element as openpyxl writes it (strings inline), after its "<c r=…"."""
     if value is None:
-        return f'<c s="{style}"/>'
+        return f' s="{style}"/>'
     if isinstance(value, str):
         text = xml_escape(ILLEGAL_CHARACTERS_RE.sub("", value))
         space = ' xml:space="preserve"' if text != text.strip() else ""
-        return f'<c s="{style}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
-    return f'<c s="{style}" t="n"><v>{value!r}</v></c>'
+        return f' s="{style}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    return f' s="{style}" t="n"><v>{value!r}</v></c>'
 
 
 class _Styles:
@@ -591,7 +600,7 @@ def _jurisdiction_row(fmt: Format, columns: list, row: JurisdictionRow, styles: 
             else:
                 totals.add(index, value)
         cells.append(_xml_cell(numbers[spec.kind], value))
-    return _RawRow(("".join(cells),))
+    return _RawRow(cells)
 
 
 def _total_row(sheet: Any, columns: list, totals: _Totals, statuses: dict[str, int], styles: _Styles) -> list:
