@@ -177,5 +177,5 @@ def test_it_reads_a_roll_up_in_the_same_queries_at_two_sizes():
                 counted[label, scope] = len(ctx.captured_queries)
                 assert rollup.counts["orgs"]
             transaction.set_rollback(True)
-    assert counted["small", CHILDREN] == counted["large", CHILDREN] == 7
-    assert counted["small", SUBTREE] == counted["large", SUBTREE] == 7
+    assert counted["small", CHILDREN] == counted["large", CHILDREN] == 5
+    assert counted["small", SUBTREE] == counted["large", SUBTREE] == 5

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
+from django.core.cache import cache
+from django.db.models import Case, CharField, Count, DecimalField, F, Max, Q, Sum, Value, When, Window
+from django.db.models.functions import RowNumber
 
 from .. import formats as reg
 from ..interchange import format_amount
@@ -163,14 +165,28 @@ def _cell(row: dict | None, column: str, inputs: int, amount: bool) -> CellSum:
 
 
 def coverage_counts(root: Organization, year: int, scope: str, drafts: bool) -> dict[str, int]:
-    """Organizations in the roll-up's scope by the state of their report: one query."""
+    """Organizations in the roll-up's scope by the state of their report, and the
+    fingerprint of the reports summed (``fingerprint``): one query."""
+    chosen = statuses(drafts)
+    summed = Q(report_status__in=chosen)
     counts = {"orgs": Count("pk"), "missing": Count("pk", filter=status_q("missing"))}
     counts |= {key: Count("pk", filter=status_q(key)) for key in STATUS_KEYS}
+    # What the sums depend on: every write to a report bumps its version and
+    # updated_at (ADR 0010); the ids say which reports are in.
+    counts |= {
+        "fp_ids": Sum("rep__id", filter=summed),
+        "fp_versions": Sum("rep__version", filter=summed),
+        "fp_last": Max("rep__updated_at", filter=summed),
+    }
     result = dashboard_organizations(year).filter(scope_q(root, scope)).aggregate(**counts)
-    chosen = statuses(drafts)
     result["included"] = sum(result[key] for key in chosen)
     result["pending"] = sum(result[key] for key in STATUS_KEYS if key not in chosen)
     result["drafts"] = sum(result[key] for key in STATUS_KEYS if key not in FINAL_STATUSES) if drafts else 0
+    last = result.pop("fp_last")
+    result["fingerprint"] = (
+        f"{result['included']}:{result.pop('fp_ids') or 0}:{result.pop('fp_versions') or 0}:"
+        f"{last.isoformat() if last else ''}"
+    )
     return result
 
 
@@ -179,20 +195,30 @@ def _org_refs(rows) -> list[OrgRef]:
 
 
 def coverage_lists(root: Organization, year: int, scope: str, drafts: bool, limit: int | None = LIST_LIMIT):
-    """Included, missing and not-yet-approved organizations (three queries, each limited)."""
-    base = (
+    """Included, missing and not-yet-approved organizations, each list limited: one query
+    (a row number per group, in tree order)."""
+    chosen = statuses(drafts)
+    group = Case(
+        When(report_status__isnull=True, then=Value("missing")),
+        When(report_status__in=chosen, then=Value("included")),
+        default=Value("pending"),
+        output_field=CharField(),
+    )
+    rows = (
         dashboard_organizations(year)
         .filter(scope_q(root, scope))
+        .annotate(group=group)
         .order_by("path", "code")
-        .values("code", "name", "kind", "report_status")
+        .values("code", "name", "kind", "report_status", "group")
     )
-    chosen = statuses(drafts)
-    included = base.filter(report_status__in=chosen)
-    missing = base.filter(status_q("missing"))
-    pending = base.filter(report_status__isnull=False).exclude(report_status__in=chosen)
     if limit is not None:
-        included, missing, pending = included[:limit], missing[:limit], pending[:limit]
-    return _org_refs(included), _org_refs(missing), _org_refs(pending)
+        rows = rows.annotate(
+            rank=Window(RowNumber(), partition_by=[F("group")], order_by=[F("path").asc(), F("code").asc()])
+        ).filter(rank__lte=limit)
+    groups: dict[str, list[OrgRef]] = {"included": [], "missing": [], "pending": []}
+    for row in rows:
+        groups[row["group"]].append(OrgRef(row["code"], row["name"], row["kind"], row["report_status"]))
+    return groups["included"], groups["missing"], groups["pending"]
 
 
 def sum_cells(fmt: reg.Format, reports, inputs: int) -> dict[str, CellSum]:
@@ -215,6 +241,20 @@ def sum_cells(fmt: reg.Format, reports, inputs: int) -> dict[str, CellSum]:
     return cells
 
 
+CACHE_SECONDS = 3600
+
+
+def cached_sum_cells(fmt: reg.Format, reports, inputs: int, key: str) -> dict[str, CellSum]:
+    """``sum_cells``, kept in the cache under the fingerprint of the reports summed
+    (``key`` includes it): a roll-up is summed again only after one of its reports changed."""
+    key = f"rollup:{key}"
+    cells = cache.get(key)
+    if cells is None:
+        cells = sum_cells(fmt, reports, inputs)
+        cache.set(key, cells, CACHE_SECONDS)
+    return cells
+
+
 def build_rollup(
     root: Organization,
     year: int,
@@ -222,18 +262,25 @@ def build_rollup(
     scope: str = CHILDREN,
     drafts: bool = False,
     lists: bool = True,
+    cached: bool = False,
 ) -> Rollup:
     """The roll-up of ``root``'s children (or whole subtree) for ``year``.
 
     Queries: one for the coverage counts, three for the sums, and with
-    ``lists`` three for the (limited) coverage lists: seven at most, at any size.
+    ``lists`` one for the (limited) coverage lists: five at most, at any size.
+    ``cached`` (the pages): the three sums only when the fingerprint of the
+    reports summed changed.
     """
     if scope not in SCOPES:
         raise ValueError(f"unknown roll-up scope {scope!r}")
     fmt = reg.format_for_year(year)  # one format per year, by the registry
     counts = coverage_counts(root, year, scope, drafts)
     reports = selected_reports(root, year, scope, drafts)
-    cells = sum_cells(fmt, reports, counts["included"])
+    if cached:
+        key = f"{root.pk}:{year}:{scope}:{int(drafts)}:{counts['fingerprint']}"
+        cells = cached_sum_cells(fmt, reports, counts["included"], key)
+    else:
+        cells = sum_cells(fmt, reports, counts["included"])
     rollup = Rollup(root, year, fmt, scope, drafts, cells, counts)
     if lists:
         rollup.included, rollup.missing, rollup.pending = coverage_lists(root, year, scope, drafts)

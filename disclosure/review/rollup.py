@@ -83,7 +83,7 @@ def rollup_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     org = _supervised(request.user, org_code)
     year = _year(year)
     scope, drafts = _choices(request)
-    rollup = build_rollup(org, year, scope=scope, drafts=drafts)
+    rollup = build_rollup(org, year, scope=scope, drafts=drafts, cached=True)
     query = {"scope": scope, **({"drafts": "1"} if drafts else {})}
     parent = None
     if org.parent_id and Membership.Role.SUPERVISOR in permissions.roles_for(request.user, org.parent):
@@ -230,7 +230,7 @@ def _xlsx_response(rollup: Rollup) -> HttpResponse:
 def rollup_export(request: HttpRequest, org_code: str, year: int, ext: str) -> HttpResponse:
     org = _supervised(request.user, org_code)
     scope, drafts = _choices(request)
-    rollup = build_rollup(org, _year(year), scope=scope, drafts=drafts, lists=False)
+    rollup = build_rollup(org, _year(year), scope=scope, drafts=drafts, lists=False, cached=True)
     return _csv_response(rollup) if ext == "csv" else _xlsx_response(rollup)
 
 
