@@ -75,6 +75,9 @@ def completeness(request: HttpRequest) -> HttpResponse:
     if fmt in ("csv", "xlsx"):
         return _completeness_file(result, fmt)
     here = {"year": year, **({"org": node.code} if node else {})}
+    rows = [{**_display(row), "place": "child"} for row in result.rows]
+    own = {**_display(result.own), "place": "own"} if result.own else None
+    total = {**_display({**result.total, "org": node}), "place": "total"}
     return render(
         request,
         "review/completeness.html",
@@ -84,9 +87,10 @@ def completeness(request: HttpRequest) -> HttpResponse:
             "year": year,
             "years": _years(),
             "columns": comp.COLUMNS,
-            "rows": [_display(row) for row in result.rows],
-            "own": _display(result.own) if result.own else None,
-            "total": _display({**result.total, "org": node}),
+            "rows": rows,
+            "own": own,
+            "total": total,
+            "table_rows": [*rows, *([own] if own else []), total],
             "breadcrumb": comp.breadcrumb(request.user, node),
             "curves": [_chart(c) for c in result.curve.values()],
             "here": urlencode(here),
@@ -177,14 +181,14 @@ def quality(request: HttpRequest) -> HttpResponse:
     year = _year(request.GET.get("year", ""))
     node, roots = _node(request)
     scope = [node] if node else roots
-    findings = qual.findings_by_rule(scope, year)
+    found = qual.summary(scope, year)
     rule = request.GET.get("rule", "")
     breaking = None
     if rule in qual.RULES:
         breaking = Paginator(qual.reports_breaking(scope, year, rule), PAGE_SIZE).get_page(request.GET.get("page"))
-    averages = qual.peer_averages(scope, year)
-    history = Paginator(qual.history_outliers(scope, year), PAGE_SIZE).get_page(request.GET.get("hpage"))
-    peers = Paginator(qual.peer_outliers(scope, year, averages), PAGE_SIZE).get_page(request.GET.get("ppage"))
+    history = Paginator(found["history"], PAGE_SIZE).get_page(request.GET.get("hpage"))
+    peers = Paginator(found["peers"], PAGE_SIZE).get_page(request.GET.get("ppage"))
+    previous = qual.previous_values(list(history.object_list), year)
     here = {"year": year, **({"org": node.code} if node else {})}
     return render(
         request,
@@ -194,14 +198,16 @@ def quality(request: HttpRequest) -> HttpResponse:
             "year": year,
             "years": _years(),
             "breadcrumb": comp.breadcrumb(request.user, node),
-            "findings": findings,
+            "findings": found["findings"],
+            "computed_at": found["computed_at"],
+            "listed_max": qual.MAX_LISTED,
             "rule": rule if breaking is not None else "",
             "rule_name": qual.rule_name(rule) if breaking is not None else "",
             "breaking": breaking,
             "history": history,
-            "history_rows": [qual.describe_history(r) for r in history.object_list],
+            "history_rows": [qual.describe_history(r, previous) for r in history.object_list],
             "peers": peers,
-            "peer_rows": [qual.describe_peer(r, averages) for r in peers.object_list],
+            "peer_rows": [qual.describe_peer(r, found["averages"]) for r in peers.object_list],
             "here": urlencode(here),
             "ratio": qual.RATIO,
             "floor": qual.FLOOR,
