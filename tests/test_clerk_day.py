@@ -190,6 +190,8 @@ def test_it_refuses_a_date_of_issue_after_today_at_the_form(world, report, monke
     assert export_report(Report.objects.get(pk=report.pk))["issued_on"] != "2027-01-15"
     ok = autosave(world.client("owner_clerk"), report, {"header.issued_on": "2026-11-29"})
     assert ok["errors"] == {}
+    # The date picker offers nothing later either.
+    assert 'max="2026-11-29"' in world.client("owner_clerk").get(step_url(report)).text
 
 
 def test_it_refuses_to_submit_or_publish_a_report_dated_after_today(world, report, monkeypatch):

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import permissions, services, workflow
 from ..calendar import current_report_year, deadline
+from ..calendar import today as local_today
 from ..formats import FIRST_YEAR
 from ..interchange import get_path
 from ..layout import cell_names, grids, html_rows
@@ -285,6 +286,7 @@ def _step_context(
     context["step_comments"] = {s.code: per_step_comments[s.code] for s in all_steps}
     context["clerk_actions"] = clerk_actions(user, report, _report_url(report, step.code)) if user else []
     context["draft_number"] = draft_number(report)
+    context["today"] = local_today()  # the latest 成文日期 the form accepts
     context["findings"] = _findings_for(findings, report, step)
     context["counts"] = {s.value: sum(f.severity == s for f in findings) for s in Severity}
     per_step = Counter(item["step"] for item in _findings_for(findings, report, None))
