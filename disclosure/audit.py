@@ -70,6 +70,7 @@ RECENT_EVENTS = 500
 MAX_LISTED = 100
 # Keys of an event's "changes" that are not places in the document.
 NOT_PLACES = frozenset({"status"})
+TABLE_SECTIONS = frozenset({"active_disclosure", "applications", "reviews"})
 JOB_KINDS = {"publish": "发布", "export": "导出", "import": "导入", "mail": "邮件", "archive": "历年报告导入"}
 
 
@@ -91,7 +92,13 @@ def place_label(fmt: Format, ref: str) -> str:
     except KeyError:
         return "其他内容"
     # label_of answers an unknown narrative path with the path itself.
-    return "其他内容" if label == ref.removeprefix("narrative.") else label
+    if label == ref.removeprefix("narrative."):
+        return "其他内容"
+    head = ref.split(".")[0]
+    if head in TABLE_SECTIONS:
+        # Which table, as the rules' messages and the clerk's pages name it: 表三“…”自然人.
+        label = f"表{fmt.section(head).title.split('、')[0]}{label}"
+    return label
 
 
 def _cell(fmt: Format, ref: str) -> CellSpec | None:

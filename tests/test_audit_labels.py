@@ -136,9 +136,9 @@ def test_it_folds_a_run_of_autosaves_by_one_person_into_one_row(world, report):
     assert twelve.actor == "张填报"
     assert twelve.summary == "编辑了 12 个单元格"
     fmt = get_format(report.format)
-    assert [c.label for c in twelve.changes] == [fmt.label_of(ref) for ref in refs[:12]]
+    assert [c.label for c in twelve.changes] == ["表三" + fmt.label_of(ref) for ref in refs[:12]]
     assert [c.new for c in twelve.changes] == [1000 + i for i in range(12)]
-    assert rows[1].summary.startswith(fmt.label_of(refs[0]) + "：请核对")
+    assert rows[1].summary.startswith("表三" + fmt.label_of(refs[0]) + "：请核对")
 
 
 def test_it_gives_a_run_its_time_span(world, report):
@@ -172,6 +172,6 @@ def test_it_lists_the_report_history_in_chinese_on_the_review_page(world, report
     assert "<details>" in history
     fmt = get_format(report.format)
     for ref in refs:
-        assert fmt.label_of(ref) in history
+        assert "表三" + fmt.label_of(ref) in history
     assert audit.FALLBACK_LABEL in history and "导入了报告" in history
     assert not re.findall(r"\b[a-z_]+\.[a-z_]+", history), re.findall(r"\b[a-z_]+\.[a-z_]+", history)

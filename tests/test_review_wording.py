@@ -134,7 +134,7 @@ def test_it_names_comment_places_in_chinese_on_the_review_page(world, report):
     _reviewer_comment(world, report)
     transition(report, Action.SUBMIT, actor=world.users["owner_clerk"])
     page = world.client("office_reviewer").get(reverse("review:report", args=["test-org", report.year])).text
-    label = report.spec.label_of(ref)
+    label = "表三" + report.spec.label_of(ref)  # which table, then the cell
     thread = re.search(r'<div class="card mb-2 comment[^>]*>(.*?)</form>', page, re.S).group(1)
     assert html.unescape(label) in html.unescape(thread)
     labels = json.loads(re.search(r'<script id="anchor-labels" type="application/json">(.*?)</script>', page).group(1))
@@ -170,5 +170,5 @@ def test_it_names_the_place_of_a_return_in_the_clerks_mail(world, report, django
         transition(report, Action.SUBMIT, actor=world.users["owner_clerk"])
         transition(report, Action.RETURN, actor=world.users["office_reviewer"], comment="科研机构数请核对", anchor=ref)
     [returned] = [m for m in mail.outbox if "退回修改" in m.subject]
-    assert f"位置：{report.spec.label_of(ref)}\n科研机构数请核对" in returned.body
+    assert f"位置：表三{report.spec.label_of(ref)}\n科研机构数请核对" in returned.body
     assert ref not in returned.body

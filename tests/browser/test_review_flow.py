@@ -54,7 +54,8 @@ def test_it_walks_a_report_from_submission_to_publication(sign_in, live_server, 
     leader = sign_in("leader", PASSWORD)
     leader.goto(review_url)
     # Click the questioned cell in the report: the comment form's position is it, named in Chinese.
-    label = report.spec.label_of("applications.granted.natural_person")
+    cell = report.spec.label_of("applications.granted.natural_person")
+    label = "表三" + cell  # which table, then the cell
     leader.locator('#review-document td[data-ref="applications.granted.natural_person"]').click()
     expect(leader.locator("#c-anchor")).to_have_value("applications.granted.natural_person")
     expect(leader.locator("#c-anchor option:checked")).to_have_text(label)
@@ -80,7 +81,7 @@ def test_it_walks_a_report_from_submission_to_publication(sign_in, live_server, 
     flagged = clerk.locator('td.has-comment[data-ref="applications.granted.natural_person"]')
     expect(flagged).to_be_visible()
     expect(clerk.locator("#comments")).to_contain_text("请核对")
-    expect(clerk.locator("#comments")).to_contain_text(label)
+    expect(clerk.locator("#comments")).to_contain_text(cell)
     # The leader's comment is the leader's to settle: the clerk replies.
     expect(clerk.locator("#comments").get_by_role("button", name="标记为已解决")).to_have_count(0)
     shots(clerk, "clerk-sees-comment")
