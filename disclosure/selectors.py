@@ -219,7 +219,7 @@ def comment_threads(report: Report) -> list[dict]:
     ]
 
 
-def open_comments(report: Report) -> list[dict]:
+def open_comments(report: Report, threads: list[dict] | None = None) -> list[dict]:
     """The reviewers' unresolved top-level comments, oldest first, each with its place.
 
     ``step`` is the clerk's step where the commented cell or part is edited;
@@ -230,7 +230,7 @@ def open_comments(report: Report) -> list[dict]:
     fmt = report.spec
     sections = {s.code for s in fmt.sections}
     items = []
-    for thread in comment_threads(report):
+    for thread in comment_threads(report) if threads is None else threads:
         comment = thread["comment"]
         if comment.resolved_at is not None:
             continue

@@ -269,14 +269,13 @@ def _step_context(
         context["readiness"] = workflow.readiness(report, findings)
     # Reviewers' comments at their place: this step's cells and parts, and the
     # report as a whole on every step.
+    all_threads = comment_threads(report)
     context["threads"] = [
-        t
-        for t in comment_threads(report)
-        if t["comment"].anchor == "report" or step_of_ref(fmt, t["comment"].anchor) == step.code
+        t for t in all_threads if t["comment"].anchor == "report" or step_of_ref(fmt, t["comment"].anchor) == step.code
     ]
     context["commented"] = {t["comment"].anchor for t in context["threads"] if not t["comment"].resolved_at}
     # A returned report says why: every open comment, where it sits, a link to its cell.
-    opened = open_comments(report)
+    opened = open_comments(report, all_threads)
     for item in opened:
         url = _report_url(report, item["step"])
         item["url"] = f"{url}?{urlencode({'focus': item['ref']})}" if item["ref"] else url
