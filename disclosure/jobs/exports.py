@@ -159,7 +159,8 @@ def year_zip(job: Job) -> dict[str, Any]:
     from ..portal.published import year_digest, year_publications, year_zip_chunks
 
     year = job.params["year"]
-    publications = list(year_publications(year))
+    # Without their snapshot documents: year_zip_chunks reads those a batch at a time.
+    publications = list(year_publications(year).defer("revision__document"))
     if year_digest(p.data_sha256 for p in publications) != job.params["digest"]:
         # Published meanwhile: this package would carry another's ETag; the next visitor asks for the new one.
         raise JobFailed("该年度有新发布的报告，数据包将重新生成。", code="stale")
