@@ -294,3 +294,25 @@ def test_a_blank_row_is_offered_only_where_a_column_sum_leaves_zero():
         "implied" if sum(doc["applications"]["carried_over"][c] or 0 for c in granted) == 0 else "row_has_numbers"
     )
     assert total.labels == ("总计",)
+
+
+def test_hostile_choices_are_refused_not_errors(clerk, flat_doc):
+    upload(clerk, ambiguous_text(flat_doc), "dump.txt")
+    pending = PendingImport.objects.get()
+    [index] = [i for i, p in enumerate(pending.problems) if p["code"] == "digits_ambiguous"]
+    url = reverse("workspace:confirm_import", args=["demo-czj", pending.pk])
+    for post in (
+        {f"candidate-{index}": "9" * 5000},
+        {f"candidate-{index}": "-1"},
+        {"candidate-" + "9" * 5000: "0"},
+        {"zero": "表三：" * 100},
+        {"zero": ["applications.granted:implied", "x" * 5000]},
+    ):
+        response = clerk.post(url, post)
+        # Refused by the hostile-input guard (400) or by the service (back to the preview).
+        if response.status_code != 400:
+            assert response["Location"] == reverse("workspace:pending", args=["demo-czj", pending.pk]), post
+    assert not Report.objects.exists()
+    # Fields the page does not offer are ignored: no index, no choice needed.
+    assert clerk.post(url, {"candidate-x": "0", "organization_choice": "office" * 10}).status_code == 302
+    assert Report.objects.count() == 1 and not PendingImport.objects.exists()

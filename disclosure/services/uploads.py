@@ -130,13 +130,14 @@ def stage_upload(
     doc["organization"] = {"name": printed, "code": organization.code, "kind": organization.kind}
     validate_document(doc)
     problems = [p.as_dict() for p in result.problems]
-    previous = _previous_document(organization, doc["year"])
-    problems = settle_with_previous(doc, problems, previous)
     info = result.info()
     info["requested_year"] = year
     mismatch = mismatches(organization, printed, result.sources.get("organization", ""), year, result.file_year)
     if mismatch:
         info["mismatch"] = mismatch
+    if "organization" not in mismatch:
+        # Another office's report is not continued by this office's last year.
+        problems = settle_with_previous(doc, problems, _previous_document(organization, doc["year"]))
     with transaction.atomic():
         if job is not None and Job.objects.select_for_update().get(pk=job.pk).status == Job.Status.SUCCEEDED:
             # The same job delivered twice (a worker lost after commit): staged already.

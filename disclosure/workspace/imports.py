@@ -188,11 +188,13 @@ def _choices(post) -> ImportChoices:
     the row blank), zero = a group id per checked 按 0 填入."""
     candidates = {}
     for name, value in post.items():
-        if name.startswith("candidate-") and value != "":
-            try:
-                candidates[int(name.removeprefix("candidate-"))] = int(value)
-            except ValueError:
-                continue  # not a number: nothing chosen (the service refuses unknown indexes)
+        if not name.startswith("candidate-") or value == "":
+            continue
+        suffix = name.removeprefix("candidate-")
+        if not (suffix.isascii() and suffix.isdigit() and len(suffix) <= 6):
+            continue  # a field the page never offers
+        # A value that is no index is refused by the service (-1 is never a candidate), not ignored.
+        candidates[int(suffix)] = int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else -1
     return ImportChoices(
         organization=post.get("organization_choice", ""),
         year=post.get("year_choice", ""),
