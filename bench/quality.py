@@ -117,7 +117,7 @@ def measure(runs: int) -> dict:
             OutlierCheck(
                 organization_id=r["report__organization_id"],
                 year=year,
-                cell=qual.cell_ref(r["row"]),
+                cell=qual.cell_ref(r["section"], r["key"]),
                 value=r[qual.COLUMN],
                 note="bench",
             )

@@ -38,7 +38,7 @@ def office(code: str, parent: Organization) -> Organization:
 
 def flagged_history(world) -> set[tuple[str, str]]:
     district = Organization.objects.get(code="district-a")
-    return {(r["report__organization__code"], r["row"]) for r in qual.history_outliers([district], 2022)}
+    return {(r["report__organization__code"], r["key"]) for r in qual.history_outliers([district], 2022)}
 
 
 def test_it_flags_a_jump_against_the_offices_own_history(world):
@@ -132,8 +132,8 @@ def test_it_flags_a_value_far_above_its_peers(world):
         received(f"peer{i}", 2022, 10)
     received("test-org", 2022, 500)  # the average is 80: 500 is above five times it
     averages = qual.peer_averages([district], 2022)
-    assert averages[("department", "new_received")] == (pytest.approx(560 / 7), 7)
-    flagged = {(r["report__organization__code"], r["row"]) for r in qual.peer_outliers([district], 2022)}
+    assert averages[("applications", "department", "new_received")] == (pytest.approx(560 / 7), 7)
+    flagged = {(r["report__organization__code"], r["key"]) for r in qual.peer_outliers([district], 2022)}
     assert ("test-org", "new_received") in flagged
     assert not any(code.startswith("peer") for code, row in flagged if row == "new_received")
     page = world.client("parent_supervisor").get(reverse("review:quality"), {"year": 2022})
@@ -193,3 +193,29 @@ def test_it_answers_the_quality_page_in_the_same_queries_at_two_sizes(world):
     assert _queries(client, params) == small
     page = client.get(reverse("review:quality"), params)
     assert page.context["history"].paginator.count == 9  # every office jumped: a page of rows, same queries
+
+
+def reviews(code: str, year: int, each: int) -> Report:
+    """A report whose 行政复议 parts are ``each`` apiece (its 总计 four times that)."""
+    doc = balanced_document("2021", year=year, org_code=code)
+    for part in list(doc["reviews"]["reconsideration"]):
+        doc["reviews"]["reconsideration"][part] = each
+    return import_document(derive_totals(doc, overwrite=True), status=Report.Status.SUBMITTED).report
+
+
+def test_it_looks_at_table_four_too_and_takes_a_mark_there(world):
+    district = Organization.objects.get(code="district-a")
+    reviews("test-org", 2021, 1)  # 4
+    reviews("test-org", 2022, 10)  # 40: ten times
+    cell = "reviews.reconsideration.total"
+    flagged = {
+        (r["section"], r["key"]) for r in qual.history_outliers([district], 2022, qual.SOURCE_BY_SECTION["reviews"])
+    }
+    assert ("reviews", "reconsideration") in flagged
+    page = world.client("parent_supervisor").get(reverse("review:quality"), {"year": 2022})
+    assert f'data-cell="{cell}"' in page.text and "上年 4，本年 40" in page.text
+    mark_checked(world.office, 2022, cell, actor=world.users["parent_supervisor"], note="复议案件集中", seen_value=40)
+    again = {
+        (r["section"], r["key"]) for r in qual.history_outliers([district], 2022, qual.SOURCE_BY_SECTION["reviews"])
+    }
+    assert ("reviews", "reconsideration") not in again

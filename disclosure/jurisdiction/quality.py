@@ -1,15 +1,15 @@
 """Data quality across a subtree (issue 15): the stored rule findings grouped by
-rule, and outliers in table 三 against each office's own history and against
-its peers.
+rule, and outliers in tables 三 and 四 against each office's own history and
+against its peers.
 
 Every read is an SQL aggregate or a page of rows: the rules that fired are
 read from ``Report.finding_rules`` (ADR 0014), never by re-running rules, and
-the outlier tests are WHERE clauses over ``ApplicationRow`` joined to last
-year's row, so nothing is looped over in Python per report.
+the outlier tests are WHERE clauses over ``ApplicationRow`` / ``ReviewRow``
+with an EXISTS on last year's row, so nothing is looped over in Python per report.
 
-Outliers are looked for in table 三's 总计 column (one value per row: new
-applications, each outcome, carried forward), in reports that have left the
-draft stage (a draft is still being typed):
+Outliers are looked for in the 总计 column of table 三 (one value per row: new
+applications, each outcome, carried forward) and of table 四 (each block), in
+reports that have left the draft stage (a draft is still being typed):
 
 - **history**: this year's value against the same cell last year, flagged
   when the ratio is above ``RATIO`` or below 1/``RATIO`` and the larger of
@@ -47,7 +47,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from .. import formats as reg
-from ..models import ApplicationRow, Organization, OutlierCheck, Report
+from ..models import ApplicationRow, Organization, OutlierCheck, Report, ReviewRow
 from ..permissions import subtree_q
 from ..rules import RULES, Severity
 
@@ -55,8 +55,7 @@ RATIO = 5
 FLOOR = 10
 PEER_RATIO = 5
 PEER_MINIMUM = 5
-COLUMN = "total"  # table 三's 总计 column
-SECTION = "applications"
+COLUMN = "total"  # the 总计 column of tables 三 and 四
 CHECKED_STATUSES = [
     Report.Status.SUBMITTED,
     Report.Status.RETURNED,
@@ -147,29 +146,48 @@ def reports_breaking(scope: list[Organization], year: int, code: str):
 # -- outliers -------------------------------------------------------------------------------------
 
 
-def cell_ref(row: str) -> str:
-    return f"{SECTION}.{row}.{COLUMN}"
+@dataclass(frozen=True)
+class Source:
+    """A table whose 总计 column is looked at: its model, section and row key."""
+
+    model: type
+    section: str
+    key: str  # the row field: "row" in table 三, "block" in table 四
+
+    def codes(self, fmt: reg.Format) -> set[str]:
+        rows = fmt.applications_rows if self.section == "applications" else fmt.reviews_blocks
+        return {r.code for r in rows}
 
 
-def cell_label(format_code: str, row: str) -> str:
-    return reg.get_format(format_code).label_of(cell_ref(row))
+SOURCES = [Source(ApplicationRow, "applications", "row"), Source(ReviewRow, "reviews", "block")]
+SOURCE_BY_SECTION = {s.section: s for s in SOURCES}
 
 
-def _checked(year: int):
+def cell_ref(section: str, key: str) -> str:
+    return f"{section}.{key}.{COLUMN}"
+
+
+def cell_label(format_code: str, section: str, key: str) -> str:
+    return reg.get_format(format_code).label_of(cell_ref(section, key))
+
+
+def _checked(source: Source, year: int):
     """The cell was marked 已核实 at its present value."""
     return Exists(
         OutlierCheck.objects.filter(
             organization_id=OuterRef("report__organization_id"),
             year=year,
-            cell=Concat(Value(f"{SECTION}."), OuterRef("row"), Value(f".{COLUMN}"), output_field=CharField()),
+            cell=Concat(
+                Value(f"{source.section}."), OuterRef(source.key), Value(f".{COLUMN}"), output_field=CharField()
+            ),
             value=OuterRef(COLUMN),
         )
     )
 
 
-def _rows(scope: list[Organization], year: int):
+def _rows(source: Source, scope: list[Organization], year: int):
     return (
-        ApplicationRow.objects.filter(report__year=year, report__status__in=CHECKED_STATUSES)
+        source.model.objects.filter(report__year=year, report__status__in=CHECKED_STATUSES)
         .filter(subtree_q(scope, "report__organization__"))
         .filter(**{f"{COLUMN}__isnull": False})
     )
@@ -181,80 +199,90 @@ FIELDS = [
     "report__organization__name",
     "report__organization__kind",
     "report__format",
-    "row",
     COLUMN,
 ]
+ORDER = ("report__organization__parent__name", "report__organization__name", "key")
 
 
-def _last_year(year: int):
-    return ApplicationRow.objects.filter(
-        report__organization_id=OuterRef("report__organization_id"), report__year=year - 1, row=OuterRef("row")
+def _values(source: Source, rows):
+    """The flagged cells as plain rows, the same shape for every table."""
+    return rows.values(*FIELDS, key=F(source.key), section=Value(source.section, output_field=CharField())).order_by(
+        *ORDER
     )
 
 
-def history_outliers(scope: list[Organization], year: int):
+def _last_year(source: Source, year: int):
+    return source.model.objects.filter(
+        report__organization_id=OuterRef("report__organization_id"),
+        report__year=year - 1,
+        **{source.key: OuterRef(source.key)},
+    )
+
+
+def history_outliers(scope: list[Organization], year: int, source: Source = SOURCES[0]):
     """Cells whose value jumps against the same office's value last year (values, to paginate)."""
     # One EXISTS holds the whole test, so last year's row is looked up once per cell
     # (a filter on a Subquery annotation would repeat the subquery for each use).
     jump = (
-        _last_year(year)
+        _last_year(source, year)
         .annotate(value=ExpressionWrapper(OuterRef(COLUMN), output_field=IntegerField()))
         .filter(**{f"{COLUMN}__isnull": False})
         .filter(Q(value__gte=FLOOR) | Q(**{f"{COLUMN}__gte": FLOOR}))
         .filter(Q(value__gt=F(COLUMN) * RATIO) | Q(**{f"{COLUMN}__gt": F("value") * RATIO}))
     )
-    return (
-        _rows(scope, year)
-        .filter(Exists(jump))
-        .annotate(checked=_checked(year))
-        .filter(checked=False)
-        # Last year's value is read for a page's rows only (previous_values): a
-        # subquery per row here would make PostgreSQL's planner estimate the
-        # query costly enough to JIT-compile it, seconds at a province's size.
-        .values(*FIELDS)
-        .order_by("report__organization__parent__name", "report__organization__name", "row")
+    # Last year's value is read for a page's rows only (previous_values): a
+    # subquery per row here would make PostgreSQL's planner estimate the
+    # query costly enough to JIT-compile it, seconds at a province's size.
+    return _values(
+        source,
+        _rows(source, scope, year).filter(Exists(jump)).annotate(checked=_checked(source, year)).filter(checked=False),
     )
 
 
-def previous_values(rows: list[dict], year: int) -> dict[tuple[int, str], int | None]:
-    """Last year's values of the given cells (one query for a page of rows)."""
-    if not rows:
-        return {}
-    found = ApplicationRow.objects.filter(
-        report__year=year - 1,
-        report__organization_id__in={r["report__organization_id"] for r in rows},
-        row__in={r["row"] for r in rows},
-    ).values_list("report__organization_id", "row", COLUMN)
-    return {(org, row): value for org, row, value in found}
+def previous_values(rows: list[dict], year: int) -> dict[tuple[int, str, str], int | None]:
+    """Last year's values of the given cells (one query per table among them)."""
+    found: dict[tuple[int, str, str], int | None] = {}
+    for source in SOURCES:
+        mine = [r for r in rows if r["section"] == source.section]
+        if not mine:
+            continue
+        values = source.model.objects.filter(
+            report__year=year - 1,
+            report__organization_id__in={r["report__organization_id"] for r in mine},
+            **{f"{source.key}__in": {r["key"] for r in mine}},
+        ).values_list("report__organization_id", source.key, COLUMN)
+        found |= {(org, source.section, key): value for org, key, value in values}
+    return found
 
 
-def peer_averages(scope: list[Organization], year: int) -> dict[tuple[str, str], tuple[float, int]]:
+def peer_averages(
+    scope: list[Organization], year: int, source: Source = SOURCES[0]
+) -> dict[tuple[str, str, str], tuple[float, int]]:
     """Average and count of each cell per kind of organization across the subtree (one query)."""
     found = (
-        _rows(scope, year)
-        .values("report__organization__kind", "row")
+        _rows(source, scope, year)
+        .values("report__organization__kind", source.key)
         .annotate(average=Avg(COLUMN), peers=Count("pk"))
         .order_by()
     )
-    return {(r["report__organization__kind"], r["row"]): (float(r["average"]), r["peers"]) for r in found}
+    return {
+        (source.section, r["report__organization__kind"], r[source.key]): (float(r["average"]), r["peers"])
+        for r in found
+    }
 
 
-def peer_outliers(scope: list[Organization], year: int, averages: dict | None = None):
+def peer_outliers(scope: list[Organization], year: int, averages: dict | None = None, source: Source = SOURCES[0]):
     """Cells far above the same cell's average among organizations of the same kind (values, to paginate)."""
-    averages = peer_averages(scope, year) if averages is None else averages
+    averages = peer_averages(scope, year, source) if averages is None else averages
     condition = Q(pk__in=[])
-    for (kind, row), (average, peers) in averages.items():
-        if peers < PEER_MINIMUM:
+    for (section, kind, key), (average, peers) in averages.items():
+        if section != source.section or peers < PEER_MINIMUM:
             continue
         threshold = max(FLOOR, average * PEER_RATIO)
-        condition |= Q(report__organization__kind=kind, row=row, **{f"{COLUMN}__gt": threshold})
-    return (
-        _rows(scope, year)
-        .filter(condition)
-        .annotate(checked=_checked(year))
-        .filter(checked=False)
-        .values(*FIELDS)
-        .order_by("report__organization__parent__name", "report__organization__name", "row")
+        condition |= Q(report__organization__kind=kind, **{source.key: key, f"{COLUMN}__gt": threshold})
+    return _values(
+        source,
+        _rows(source, scope, year).filter(condition).annotate(checked=_checked(source, year)).filter(checked=False),
     )
 
 
@@ -292,12 +320,23 @@ def summary(scope: list[Organization], year: int) -> dict:
     key = f"quality:summary:{year}:{where}:{_generation()}"
     found = cache.get(key)
     if found is None:
-        averages = peer_averages(scope, year) if scope else {}
+        averages: dict = {}
+        history: list[dict] = []
+        peers: list[dict] = []
+        for source in SOURCES if scope else []:
+            averages |= peer_averages(scope, year, source)
+            history += history_outliers(scope, year, source)[:MAX_LISTED]
+            peers += peer_outliers(scope, year, averages, source)[:MAX_LISTED]
+        order = [s.section for s in SOURCES]
+
+        def place(row: dict) -> tuple:
+            return (row["report__organization__name"], row["report__organization_id"], order.index(row["section"]))
+
         found = {
             "findings": findings_by_rule(scope, year),
             "averages": averages,
-            "history": list(history_outliers(scope, year)[:MAX_LISTED]) if scope else [],
-            "peers": list(peer_outliers(scope, year, averages)[:MAX_LISTED]) if scope else [],
+            "history": sorted(history, key=place)[:MAX_LISTED],
+            "peers": sorted(peers, key=place)[:MAX_LISTED],
             "computed_at": timezone.now(),
         }
         cache.set(key, found, SUMMARY_TTL)
@@ -310,7 +349,6 @@ class Outlier:
     code: str
     name: str
     kind: str
-    row: str
     cell: str
     label: str
     value: int
@@ -319,7 +357,7 @@ class Outlier:
 
 def describe_history(row: dict, previous_by_cell: dict) -> Outlier:
     value = row[COLUMN]
-    previous = previous_by_cell.get((row["report__organization_id"], row["row"]))
+    previous = previous_by_cell.get((row["report__organization_id"], row["section"], row["key"]))
     if previous:
         reason = f"上年 {previous}，本年 {value}（{value / previous:.1f} 倍）"
     else:
@@ -328,7 +366,7 @@ def describe_history(row: dict, previous_by_cell: dict) -> Outlier:
 
 
 def describe_peer(row: dict, averages: dict) -> Outlier:
-    average, peers = averages[(row["report__organization__kind"], row["row"])]
+    average, peers = averages[(row["section"], row["report__organization__kind"], row["key"])]
     kind = dict(Organization.Kind.choices)[row["report__organization__kind"]]
     reason = f"同类机关（{kind}，{peers} 个）平均 {average:.1f}，本机关 {row[COLUMN]}（{row[COLUMN] / average:.1f} 倍）"
     return _outlier(row, reason)
@@ -340,21 +378,28 @@ def _outlier(row: dict, reason: str) -> Outlier:
         code=row["report__organization__code"],
         name=row["report__organization__name"],
         kind=row["report__organization__kind"],
-        row=row["row"],
-        cell=cell_ref(row["row"]),
-        label=cell_label(row["report__format"], row["row"]),
+        cell=cell_ref(row["section"], row["key"]),
+        label=cell_label(row["report__format"], row["section"], row["key"]),
         value=row[COLUMN],
         reason=reason,
     )
 
 
+def _parse(cell: str) -> tuple[Source, str] | None:
+    parts = cell.split(".")
+    if len(parts) != 3 or parts[0] not in SOURCE_BY_SECTION or parts[2] != COLUMN:
+        return None
+    return SOURCE_BY_SECTION[parts[0]], parts[1]
+
+
 def current_value(organization: Organization, year: int, cell: str) -> int | None:
     """The stored value of a cell this module checks (None when blank or not one of them)."""
-    parts = cell.split(".")
-    if len(parts) != 3 or parts[0] != SECTION or parts[2] != COLUMN:
+    parsed = _parse(cell)
+    if parsed is None:
         return None
+    source, key = parsed
     return (
-        ApplicationRow.objects.filter(report__organization=organization, report__year=year, row=parts[1])
+        source.model.objects.filter(report__organization=organization, report__year=year, **{source.key: key})
         .values_list(COLUMN, flat=True)
         .first()
     )
@@ -362,11 +407,12 @@ def current_value(organization: Organization, year: int, cell: str) -> int | Non
 
 def is_checked_cell(year: int, cell: str) -> bool:
     """Whether ``cell`` is one this module looks at in ``year``'s format."""
-    parts = cell.split(".")
-    if len(parts) != 3 or parts[0] != SECTION or parts[2] != COLUMN:
+    parsed = _parse(cell)
+    if parsed is None:
         return False
     try:
         fmt = reg.format_for_year(year)
     except reg.UnknownFormat:
         return False
-    return any(r.code == parts[1] for r in fmt.applications_rows)
+    source, key = parsed
+    return key in source.codes(fmt)
