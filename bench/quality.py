@@ -104,6 +104,7 @@ def measure(runs: int) -> dict:
         "quality, district (figures cached)": (district, "/review/quality/", {}),
     }
     for label, (client, url, params) in pages.items():
+        client.get(url, params)  # warm: templates, and the cached quality figures where that is the point
         out[label] = _time(client, url, params, runs)
     # Computed afresh each time (as after a 已核实 mark, or once the few minutes are over).
     out["quality, province, cold"] = _time(province, "/review/quality/", {}, runs, before=qual.forget)
