@@ -7,7 +7,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.files import File
 from django.db import IntegrityError, transaction
@@ -17,9 +17,11 @@ from .. import formats as reg
 from ..formats import REPORT_NAME
 from ..interchange import format_amount
 from ..models import ActiveDisclosureRow, ApplicationRow, Job, Organization, Report, ReviewRow
-from ..office import JurisdictionRow
 from . import core
 from .core import JobFailed
+
+if TYPE_CHECKING:
+    from ..office import JurisdictionRow  # imported when a workbook is built: openpyxl and lxml are heavy
 
 NO_SCOPE_MESSAGE = "没有需要您审核或督办的机关。"
 
@@ -75,6 +77,8 @@ def workbook_rows(organizations: Iterable[Organization], year: int, *, batch: in
     ≈150 table rows each (selectors.jurisdiction_rows, which builds whole
     documents, spent half the build there). The workbook needs the tables only.
     """
+    from ..office import JurisdictionRow
+
     labels = status_labels()
     organizations = list(organizations)
     for start in range(0, len(organizations), batch):
