@@ -113,11 +113,14 @@ CELL_HEADER = ["单元格代码", "表格", "项目", "行", "栏目", "汇总�
 COVERAGE_HEADER = ["机关代码", "机关名称", "类型", "报告状态", "是否计入汇总"]
 
 
-def _meta_rows(rollup: Rollup) -> list[list[Any]]:
+def _head_rows(org: Organization, year: int, scope: str, drafts: bool) -> list[list[Any]]:
+    """What the export is, known before anything is summed."""
+    return [["汇总", f"{org.name}{year}年度 · {SCOPES[scope]}"], ["数据口径", _basis(drafts)]]
+
+
+def _count_rows(rollup: Rollup) -> list[list[Any]]:
     counts = rollup.counts
     return [
-        ["汇总", f"{rollup.root.name}{rollup.year}年度 · {rollup.scope_label}"],
-        ["数据口径", _basis(rollup.drafts)],
         ["机关数", counts["orgs"]],
         ["计入汇总的报告", counts["included"]],
         ["尚无报告的机关", counts["missing"]],
@@ -164,7 +167,7 @@ def _coverage_rows(rollup: Rollup) -> Iterator[list[Any]]:
 
 
 def _export_rows(rollup: Rollup) -> Iterator[list[Any]]:
-    yield from _meta_rows(rollup)
+    yield from _count_rows(rollup)
     yield []
     yield CELL_HEADER
     yield from _cell_rows(rollup)
@@ -178,32 +181,40 @@ class _Echo:
         return value
 
 
-def _filename(rollup: Rollup, ext: str) -> tuple[str, str]:
-    mark = "（含草稿）" if rollup.drafts else ""
-    name = f"{rollup.root.name}{rollup.year}年度汇总（{rollup.scope_label}）{mark}.{ext}"
-    ascii_name = f"rollup-{rollup.root.code}-{rollup.year}-{rollup.scope}{'-drafts' if rollup.drafts else ''}.{ext}"
+def _filename(org: Organization, year: int, scope: str, drafts: bool, ext: str) -> tuple[str, str]:
+    mark = "（含草稿）" if drafts else ""
+    name = f"{org.name}{year}年度汇总（{SCOPES[scope]}）{mark}.{ext}"
+    ascii_name = f"rollup-{org.code}-{year}-{scope}{'-drafts' if drafts else ''}.{ext}"
     return name, ascii_name
 
 
-def _csv_response(rollup: Rollup) -> StreamingHttpResponse:
+def _build(org: Organization, year: int, scope: str, drafts: bool) -> Rollup:
+    return build_rollup(org, year, scope=scope, drafts=drafts, lists=False, cached=True)
+
+
+def _csv_response(org: Organization, year: int, scope: str, drafts: bool) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def lines() -> Iterator[str]:
         yield "\ufeff"  # Excel reads UTF-8 only with a BOM
-        for row in _export_rows(rollup):
+        # The heading goes out before the sums are read: the download starts at once.
+        for row in _head_rows(org, year, scope, drafts):
+            yield writer.writerow([spreadsheet_safe(v) for v in row])
+        for row in _export_rows(_build(org, year, scope, drafts)):
             yield writer.writerow([spreadsheet_safe(v) for v in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = disposition(True, *_filename(rollup, "csv"))
+    response["Content-Disposition"] = disposition(True, *_filename(org, year, scope, drafts, "csv"))
     return response
 
 
-def _xlsx_response(rollup: Rollup) -> HttpResponse:
+def _xlsx_response(org: Organization, year: int, scope: str, drafts: bool) -> HttpResponse:
     from openpyxl import Workbook
 
+    rollup = _build(org, year, scope, drafts)
     workbook = Workbook(write_only=True)  # streamed rows: memory stays flat at province size
     sheet = workbook.create_sheet("汇总")
-    for row in _meta_rows(rollup):
+    for row in _head_rows(org, year, scope, drafts) + _count_rows(rollup):
         sheet.append([spreadsheet_safe(v) for v in row])
     sheet.append([])
     sheet.append(CELL_HEADER)
@@ -221,7 +232,7 @@ def _xlsx_response(rollup: Rollup) -> HttpResponse:
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = disposition(True, *_filename(rollup, "xlsx"))
+    response["Content-Disposition"] = disposition(True, *_filename(org, year, scope, drafts, "xlsx"))
     return response
 
 
@@ -230,8 +241,8 @@ def _xlsx_response(rollup: Rollup) -> HttpResponse:
 def rollup_export(request: HttpRequest, org_code: str, year: int, ext: str) -> HttpResponse:
     org = _supervised(request.user, org_code)
     scope, drafts = _choices(request)
-    rollup = build_rollup(org, _year(year), scope=scope, drafts=drafts, lists=False, cached=True)
-    return _csv_response(rollup) if ext == "csv" else _xlsx_response(rollup)
+    respond = _csv_response if ext == "csv" else _xlsx_response
+    return respond(org, _year(year), scope, drafts)
 
 
 # -- 从下级汇总填入 --------------------------------------------------------------------------
