@@ -343,7 +343,8 @@ def organization_years(org_code: str) -> dict | None:
     found = cache.get(key)
     if found is None:
         found = _organization_years(org_code)
-        cache.set(key, found or {}, CACHE_TTL)
+        if found:  # an unknown code is not kept: anyone can ask for any number of them
+            cache.set(key, found, CACHE_TTL)
     return found or None
 
 
