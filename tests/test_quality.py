@@ -219,3 +219,10 @@ def test_it_looks_at_table_four_too_and_takes_a_mark_there(world):
         (r["section"], r["key"]) for r in qual.history_outliers([district], 2022, qual.SOURCE_BY_SECTION["reviews"])
     }
     assert ("reviews", "reconsideration") not in again
+
+
+def test_it_names_every_rule_in_chinese():
+    import re
+
+    for code in RULES:
+        assert re.search(r"[\u4e00-\u9fff]", qual.rule_name(code)), f"give rule {code} a Chinese name"

@@ -80,6 +80,9 @@ RULE_NAMES = {
     "cross_year.in_force": "现行有效件数与上年衔接",
     "cross_year.previous": "上年数据与上年报告一致",
     "cross_year.outlier": "与上年相比变化异常",
+    "header.issued_on": "成文日期不晚于今天",
+    "hierarchy.rollup": "本级及所属部门汇总与下级报告合计一致",
+    "hierarchy.undecided": "汇总核对无法判断（下级报告缺失或未审核）",
 }
 SEVERITY_LABELS = {Severity.ERROR: "错误", Severity.WARNING: "警示", Severity.INFO: "提示"}
 
