@@ -179,3 +179,19 @@ def test_it_reads_a_roll_up_in_the_same_queries_at_two_sizes():
             transaction.set_rollback(True)
     assert counted["small", CHILDREN] == counted["large", CHILDREN] == 5
     assert counted["small", SUBTREE] == counted["large", SUBTREE] == 5
+
+
+def test_it_lists_at_most_the_limit_per_coverage_group_in_tree_order():
+    from disclosure.jurisdiction.rollup import coverage_lists
+
+    root = _org(0, None)
+    rng = random.Random(4)
+    children = [_org(i, root) for i in range(1, 8)]
+    for i, org in enumerate(children):
+        if i % 2:
+            _report(org, 2021, "approved", rng)
+    included, missing, pending = coverage_lists(root, 2021, CHILDREN, False, limit=2)
+    assert [o.code for o in missing] == [o.code for o in children if not children.index(o) % 2][:2]
+    assert [o.code for o in included] == [o.code for o in children if children.index(o) % 2][:2]
+    assert pending == []
+    assert len(coverage_lists(root, 2021, CHILDREN, False, limit=None)[1]) == 4
