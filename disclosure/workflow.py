@@ -55,7 +55,7 @@ ACTION_LABELS = {
     Action.RETURN: "退回修改",
     Action.APPROVE: "审核通过",
     Action.PUBLISH: "发布",
-    Action.CORRECT: "更正",
+    Action.CORRECT: "申请更正",
 }
 
 

@@ -352,7 +352,7 @@ def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
         {
             "report": report,
             "roles": roles,
-            "preview": report_context(doc, draft=report.status != Report.Status.PUBLISHED, revision=report.version)[
+            "preview": report_context(doc, draft=report.status != Report.Status.PUBLISHED, revision=selectors.draft_number(report))[
                 "report"
             ],
             "findings": findings,

@@ -225,7 +225,7 @@ def import_document(
         )
     if not created and only_editable and report.status not in EDITABLE_STATUSES:
         raise InvalidDocument(
-            f"{canonical['year']}年度报告已{report.get_status_display()}，不能用导入覆盖；如需更正请走更正流程。",
+            f"{canonical['year']}年度报告的状态为“{report.get_status_display()}”，不能用导入覆盖；如需更正请走更正流程。",
             code="report_locked",
         )
     old = None if created else export_report(report)
