@@ -172,7 +172,11 @@ def check_report(report: Report, doc: dict | None = None) -> list[Finding]:
 
     ``doc`` is the report's export when the caller has it already.
     """
-    return check_document(export_report(report) if doc is None else doc, previous_document(report))
+    # Imported here: jurisdiction.rollup reads selectors (a module-level import would be circular).
+    from .jurisdiction.rollup import hierarchy_input
+
+    doc = export_report(report) if doc is None else doc
+    return check_document(doc, previous_document(report), hierarchy_input(report))
 
 
 def completeness(doc: dict) -> float:

@@ -81,6 +81,7 @@ class Endpoint:
 
 
 ORG, YEAR = "test-org", 2021
+DISTRICT = "district-a"  # the owner's parent, a government: the parent supervisor's jurisdiction
 R = f"/workspace/{ORG}/{YEAR}"
 V = f"/review/{ORG}/{YEAR}"
 UUID = str(uuid.uuid4())
@@ -103,7 +104,17 @@ ENDPOINTS = [
     Endpoint("workspace:import_job", f"/workspace/{ORG}/import/jobs/{UUID}/", "GET", {"x": hostile}, examples=2),
     Endpoint("workspace:import_job_status", f"/workspace/{ORG}/import/jobs/{UUID}/status/", "GET", {"x": hostile}, 2),
     Endpoint("workspace:pending", f"/workspace/{ORG}/import/{UUID}/", params={"replace": hostile}, examples=2),
-    Endpoint("workspace:confirm_import", f"/workspace/{ORG}/import/{UUID}/confirm/", params={"replace": hostile}),
+    Endpoint(
+        "workspace:confirm_import",
+        f"/workspace/{ORG}/import/{UUID}/confirm/",
+        params={
+            "replace": hostile,
+            "candidate-0": hostile,
+            "zero": hostile,
+            "organization_choice": hostile,
+            "year_choice": hostile,
+        },
+    ),
     Endpoint("workspace:discard_import", f"/workspace/{ORG}/import/{UUID}/discard/", params={"x": hostile}),
     Endpoint(
         "workspace:autosave",
@@ -158,7 +169,51 @@ ENDPOINTS = [
     Endpoint("portal:download_revision", f"/reports/{ORG}/{YEAR}/r1.json", "GET", {"x": hostile}, examples=2),
     Endpoint("portal:data", "/data/", "GET", {"x": hostile}, examples=2),
     Endpoint("portal:year_zip", f"/data/{YEAR}.zip", "GET", {"x": hostile}, examples=2),
-    Endpoint("portal:stats", "/stats/", "GET", {"jurisdiction": hostile}),
+    Endpoint("portal:stats", "/stats/", "GET", {"jurisdiction": hostile, "year": hostile}),
+    Endpoint("portal:organization", f"/reports/{ORG}/", "GET", {"x": hostile}, examples=2),
+    # The jurisdiction's pages (issue 15) and the archive import (issue 14).
+    Endpoint("review:rollup", f"/review/rollup/{DISTRICT}/{YEAR}/", "GET", {"scope": hostile, "drafts": hostile}),
+    Endpoint("review:rollup_export", f"/review/rollup/{DISTRICT}/{YEAR}.csv", "GET", {"scope": hostile}, examples=2),
+    Endpoint(
+        "review:rollup_fill",
+        f"/review/rollup/{DISTRICT}/{YEAR}/fill/",
+        params={
+            "drafts": hostile,
+            "table": hostile,
+            "cell": hostile,
+            f"shown:{CELL}": hostile,
+            f"base:{CELL}": hostile,
+        },
+    ),
+    Endpoint(
+        "review:rollup_scope", f"/review/rollup/{DISTRICT}/scope/", params={"report_scope": hostile, "year": hostile}
+    ),
+    Endpoint(
+        "review:completeness",
+        "/review/completeness/",
+        "GET",
+        {"year": hostile, "org": hostile, "format": hostile},
+    ),
+    Endpoint(
+        "review:quality",
+        "/review/quality/",
+        "GET",
+        {"year": hostile, "org": hostile, "rule": hostile, "page": hostile, "hpage": hostile, "ppage": hostile},
+    ),
+    Endpoint(
+        "review:outlier_check",
+        "/review/quality/outliers/check/",
+        params={"year": hostile, "organization": hostile, "cell": hostile, "note": hostile, "value": hostile},
+    ),
+    Endpoint("review:archive", f"/review/archive/{DISTRICT}/", "GET", {"x": hostile}, examples=2),
+    Endpoint(
+        "review:archive_upload",
+        f"/review/archive/{DISTRICT}/upload/",
+        "UPLOAD",
+        {"file": hostile, "mapping": hostile, "drafts": hostile},
+    ),
+    Endpoint("review:archive_job", f"/review/archive/{DISTRICT}/jobs/{UUID}/", "GET", {"x": hostile}, examples=2),
+    Endpoint("review:archive_job_status", f"/review/archive/{DISTRICT}/jobs/{UUID}/status/", "GET", {"x": hostile}, 2),
     # The admin's own forms and lists (the admin persona gets in; the rest are sent to sign in).
     Endpoint(
         "admin:report changelist", "/admin/disclosure/report/", "GET", {"q": hostile, "year": hostile, "p": hostile}

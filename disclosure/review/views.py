@@ -23,7 +23,7 @@ from .. import audit, jobs, permissions, selectors, services, workflow
 from ..calendar import current_report_year, deadline
 from ..downloads import DOCX, XLSX, disposition
 from ..formats import FIRST_YEAR
-from ..models import AuditEvent, Comment, Job, Organization, Report, Revision
+from ..models import AuditEvent, Comment, Job, Membership, Organization, Report, Revision
 from ..navigation import safe_next
 from ..pdf.presentation import report_context
 from ..selectors import check_report, comment_threads, export_report
@@ -201,6 +201,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "rows": dashboard_rows(list(page.object_list), year, today),
             "page": page,
             "node": node,
+            # The jurisdiction's own pages (roll-up, completeness, quality, archive) are for its supervisors.
+            "supervises_node": node is not None
+            and Membership.Role.SUPERVISOR in permissions.roles_for(request.user, node),
             "breadcrumb": _breadcrumb(request.user, node),
             # Offices without anything below them are the rows already: no roll-up of ones.
             "children": children if any(c["orgs"] > 1 for c in children) else [],
@@ -352,9 +355,9 @@ def report_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
         {
             "report": report,
             "roles": roles,
-            "preview": report_context(doc, draft=report.status != Report.Status.PUBLISHED, revision=selectors.draft_number(report))[
-                "report"
-            ],
+            "preview": report_context(
+                doc, draft=report.status != Report.Status.PUBLISHED, revision=selectors.draft_number(report)
+            )["report"],
             "findings": findings,
             "explanations": report.explanations,
             "threads": resolvable_threads(request.user, report, roles),

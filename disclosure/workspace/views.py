@@ -25,6 +25,7 @@ from ..calendar import current_report_year, deadline
 from ..calendar import today as local_today
 from ..formats import FIRST_YEAR
 from ..interchange import get_path
+from ..jurisdiction.rollup import hierarchy_input
 from ..layout import cell_names, grids, html_rows
 from ..models import Report
 from ..navigation import safe_next
@@ -264,7 +265,7 @@ def _step_context(
         # Which totals a typed cell feeds: a refused cell sets aside the findings on them too.
         "totals": {target: list(parts) for target, parts in fmt.totals},
     }
-    findings = check_document(doc, last)
+    findings = check_document(doc, last, hierarchy_input(report))
     if step.code == SUBMIT:
         context["readiness"] = workflow.readiness(report, findings)
     # Reviewers' comments at their place: this step's cells and parts, and the
