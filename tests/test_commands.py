@@ -201,4 +201,4 @@ def test_it_exports_a_jurisdiction_workbook_streamed_with_its_counts(tmp_path):
     assert "（2个机关，1份报告）" in stdout.getvalue()
     sheet = load_workbook(out)[reg.get_format("2021").section("applications").title]
     codes = [sheet.cell(row=r, column=1).value for r in range(1, sheet.max_row + 1)]
-    assert codes[-2:] == [root.code, "child-org"]
+    assert codes[-3:] == [root.code, "child-org", "合计"]
