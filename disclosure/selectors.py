@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 from django.db.models import Case, CharField, Count, F, FilteredRelation, Max, Q, Value, When
 
@@ -291,25 +290,6 @@ def draft_number(report: Report) -> int:
     if report.status in (Report.Status.SUBMITTED, Report.Status.APPROVED, Report.Status.PUBLISHED):
         return max(latest, 1)
     return latest + 1
-
-
-def jurisdiction_rows(organizations, year: int, *, batch: int = 500) -> Iterator:
-    """Each organization with its report for ``year`` (or none), for the jurisdiction workbook.
-
-    Read a batch at a time, so a province's 10,000 reports are never all in memory.
-    """
-    from .office import JurisdictionRow
-
-    organizations = list(organizations)
-    for start in range(0, len(organizations), batch):
-        chunk = organizations[start : start + batch]
-        reports = {r.organization_id: r for r in report_queryset().filter(organization__in=chunk, year=year)}
-        for org in chunk:
-            report = reports.get(org.pk)
-            if report is None:
-                yield JurisdictionRow(org.name, org.code, "未填报", None)
-            else:
-                yield JurisdictionRow(org.name, org.code, report.get_status_display(), export_report(report))
 
 
 # -- the supervisor's dashboard, answered by the database (ADR 0014) ---------------------

@@ -74,7 +74,7 @@ def workbook_rows(organizations: Iterable[Organization], year: int, *, batch: in
 
     Read a batch at a time as plain values, four queries a batch: a province's
     reports are never all in memory, and no model instance is built for its
-    ≈150 table rows each (selectors.jurisdiction_rows, which builds whole
+    ≈150 table rows each (the former selectors.jurisdiction_rows built whole
     documents, spent half the build there). The workbook needs the tables only.
     """
     from ..office import JurisdictionRow

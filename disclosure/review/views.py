@@ -51,9 +51,11 @@ SORTS = {
 }
 SORT_LABELS = [("", "上级机关"), ("name", "名称"), ("status", "状态"), ("errors", "错误数"), ("warnings", "警示数")]
 CSV_HEADER = ["机关代码", "机关", "上级机关", "状态", "截止日期", "距截止天数", "错误", "警示", "最后活动"]
+# An organization without a report for the year: one word on the dashboard, its CSV and the workbook.
+MISSING_LABEL = "未创建"
 ROLLUP_COLUMNS = [
     ("orgs", "机关数"),
-    ("missing", "未创建"),
+    ("missing", MISSING_LABEL),
     ("draft", "草稿"),
     ("submitted", "已提交"),
     ("returned", "已退回"),
@@ -91,7 +93,7 @@ def dashboard_rows(organizations: list[Organization], year: int, today) -> list[
                 "status": status,
                 "status_label": ("发布中" if org.report_id in publishing else STATUS_LABELS[status])
                 if org.report_id
-                else "未创建",
+                else MISSING_LABEL,
                 "deadline": due,
                 "days_left": days_left,
                 "due_label": due_label(days_left, published=status == Report.Status.PUBLISHED),
@@ -211,7 +213,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "rollup_columns": ROLLUP_COLUMNS,
             "year": year,
             "years": range(current_report_year(today), FIRST_YEAR - 1, -1),
-            "statuses": [("missing", "未创建"), *Report.Status.choices],
+            "statuses": [("missing", MISSING_LABEL), *Report.Status.choices],
             "sorts": SORT_LABELS,
             "filters": filters,
             "filtered": bool(status or problem or query),
