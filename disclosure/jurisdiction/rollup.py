@@ -14,13 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Case, CharField, Count, DecimalField, F, Max, Q, Sum, Value, When, Window
+from django.db.models import Case, CharField, Count, F, Max, Q, Sum, Value, When, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 
 from .. import formats as reg
 from ..interchange import format_amount
 from ..models import ActiveDisclosureRow, ApplicationRow, Organization, Report, ReviewRow
-from ..permissions import subtree_q
 from ..selectors import STATUS_KEYS, dashboard_organizations, status_q
 
 S = Report.Status
@@ -89,6 +89,11 @@ class Rollup:
         return SCOPES[self.scope]
 
     @property
+    def note(self) -> str:
+        """Which reports are counted, in words, where it is not simply the direct children."""
+        return scope_note(self.root, self.scope)
+
+    @property
     def complete_coverage(self) -> bool:
         return not self.counts["missing"] and not self.counts["pending"]
 
@@ -103,7 +108,8 @@ class Rollup:
 
 
 def display_value(fmt: reg.Format, ref: str, value: Any) -> str:
-    """A summed value as the report writes it (amounts with their four places)."""
+    """A summed value as the report writes it (amounts with at least four places, every
+    place the exact sum holds)."""
     if value is None:
         return ""
     if fmt.cell(ref).kind == reg.CellKind.AMOUNT:
@@ -116,13 +122,71 @@ def statuses(drafts: bool) -> tuple[str, ...]:
     return tuple(STATUS_KEYS) if drafts else FINAL_STATUSES
 
 
+def covers_departments(org: Organization) -> bool:
+    """A government whose report covers its departments (本级及所属部门汇总)."""
+    return org.kind == Organization.Kind.GOVERNMENT and org.report_scope == Organization.Scope.ROLLUP
+
+
+def government_view(root: Organization, scope: str) -> bool:
+    """The direct children of a 汇总 government: its report's inputs, reached through
+    the lower governments that report for themselves alone (ADR 0016)."""
+    return scope == CHILDREN and covers_departments(root)
+
+
+# The reports that stand for each branch below a node, walked down the parent links
+# in the database (one recursive subquery, whatever the depth): a walk goes on below
+# an organization only while its report does not already cover what is under it.
+_DESCEND = {
+    # Below a 汇总 government: through lower governments on 本级 (their departments are
+    # inputs too), never through a department nor a 汇总 government (it covers its subtree).
+    CHILDREN: "r.kind = %s AND r.report_scope = %s",
+    # The whole subtree, without what a 汇总 government's report already covers.
+    SUBTREE: "NOT (r.kind = %s AND r.report_scope = %s)",
+}
+
+
+def reached_ids(parent: Organization | None, scope: str) -> RawSQL:
+    """Ids of the organizations whose reports stand for the branches below ``parent``
+    (below the top when None), as a subquery: see ``_DESCEND``."""
+    table = Organization._meta.db_table
+    gov = Organization.Kind.GOVERNMENT
+    step = [gov, Organization.Scope.OWN] if scope == CHILDREN else [gov, Organization.Scope.ROLLUP]
+    anchor, params = ("parent_id = %s", [parent.pk]) if parent is not None else ("parent_id IS NULL", [])
+    sql = (
+        f"WITH RECURSIVE reach(id, kind, report_scope) AS ("
+        f"SELECT id, kind, report_scope FROM {table} WHERE {anchor} "
+        f"UNION ALL SELECT o.id, o.kind, o.report_scope FROM {table} o JOIN reach r ON o.parent_id = r.id "
+        f"WHERE {_DESCEND[scope]}) SELECT id FROM reach"
+    )
+    return RawSQL(sql, (*params, *step))
+
+
 def scope_q(root: Organization, scope: str, prefix: str = "") -> Q:
-    """The organizations of the roll-up (the root itself is not among them)."""
-    if scope == CHILDREN:
+    """The organizations of the roll-up (the root itself is not among them).
+
+    直属下级机关: the direct children, except below a 汇总 government, where they are its
+    report's inputs (``government_view``). 全部下级机关: the subtree, except what a 汇总
+    government's report covers (its report counts, its subtree does not).
+    """
+    if scope == CHILDREN and not covers_departments(root):
         return Q(**{f"{prefix}parent_id": root.pk})
-    if scope == SUBTREE:
-        return subtree_q([root], prefix) & ~Q(**{f"{prefix}pk": root.pk})
+    if scope in SCOPES:
+        return Q(**{f"{prefix}pk__in": reached_ids(root, scope)})
     raise ValueError(f"unknown roll-up scope {scope!r}")
+
+
+def scope_note(root: Organization, scope: str) -> str:
+    """What the roll-up counts, in words, where it is not simply the direct children."""
+    own, rollup = Organization.Scope.OWN.label, Organization.Scope.ROLLUP.label
+    if government_view(root, scope):
+        return (
+            f"本机关报告范围为“{rollup}”，汇总其报告所覆盖的机关：直属下级机关的报告；"
+            f"报告范围为“{own}”的下级人民政府，其所属机关的报告一并计入；"
+            f"报告范围为“{rollup}”的下级人民政府，只计入该政府的报告"
+        )
+    if scope == SUBTREE:
+        return f"报告范围为“{rollup}”的下级人民政府，只计入该政府的报告，不再计入其下级机关的报告，以免重复计算"
+    return ""
 
 
 def selected_reports(root: Organization, year: int, scope: str, drafts: bool):
@@ -130,16 +194,14 @@ def selected_reports(root: Organization, year: int, scope: str, drafts: bool):
     return Report.objects.filter(scope_q(root, scope, "organization__"), year=year, status__in=statuses(drafts))
 
 
-# Amounts of a table with a stated unit (2019 政府集中采购) are summed in the default unit.
+# Amounts of a table with a stated unit (2019 政府集中采购) are summed in the default unit:
+# per stated unit by the database, each sum exact, then converted here with Decimal
+# arithmetic (a multiplication in SQL would be a float on SQLite).
 UNIT_FACTORS = {"元": Decimal("0.0001")}
 
 
-def _in_default_unit(name: str) -> Case:
-    return Case(
-        *[When(report__procurement_unit=unit, then=F(name) * Value(factor)) for unit, factor in UNIT_FACTORS.items()],
-        default=F(name),
-        output_field=DecimalField(max_digits=26, decimal_places=10),
-    )
+def _unit_key(name: str, unit: str) -> str:
+    return f"sum_{name}__{unit}"
 
 
 def _grouped(
@@ -147,21 +209,44 @@ def _grouped(
 ) -> dict[tuple, dict[str, Any]]:
     """Per row of a table model: the sum and the count of filled values of every column."""
     aggregates: dict[str, Any] = {}
+    stated = Q(report__procurement_unit__in=list(UNIT_FACTORS))
     for name in fields:
-        aggregates[f"sum_{name}"] = Sum(_in_default_unit(name) if name in converted else name)
+        if name in converted:
+            aggregates[f"sum_{name}"] = Sum(name, filter=~stated)
+            for unit in UNIT_FACTORS:
+                aggregates[_unit_key(name, unit)] = Sum(name, filter=Q(report__procurement_unit=unit))
+        else:
+            aggregates[f"sum_{name}"] = Sum(name)
         aggregates[f"n_{name}"] = Count(name)  # COUNT(col) skips NULL: the filled inputs
     rows = model.objects.filter(report__in=reports.values("pk")).values(*key_fields).annotate(**aggregates).order_by()
     return {tuple(row[k] for k in key_fields): row for row in rows}
+
+
+def _exact(value: Any) -> Decimal:
+    # Django hands a DecimalField's sum back as a Decimal at the field's six places.
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def _cell(row: dict | None, column: str, inputs: int, amount: bool) -> CellSum:
     if row is None:
         return CellSum(inputs, inputs, None)  # no input has this row at all: blank everywhere
     filled = row[f"n_{column}"]
-    total = row[f"sum_{column}"] if filled else None
-    if total is not None:
-        total = Decimal(str(total)).quantize(Decimal("0.0001")) if amount else int(total)
+    if not filled:
+        return CellSum(inputs, inputs, None)
+    if not amount:
+        return CellSum(inputs, inputs - filled, int(row[f"sum_{column}"]))
+    total = _exact(row[f"sum_{column}"] or 0)
+    for unit, factor in UNIT_FACTORS.items():
+        part = row.get(_unit_key(column, unit))
+        if part is not None:
+            total += _exact(part) * factor
     return CellSum(inputs, inputs - filled, total)
+
+
+def in_unit(value: Decimal, unit: str | None) -> Decimal:
+    """An amount summed in the default unit, exactly, in the unit a report states."""
+    factor = UNIT_FACTORS.get(unit or "")
+    return value / factor if factor is not None else value
 
 
 def coverage_counts(root: Organization, year: int, scope: str, drafts: bool) -> dict[str, int]:
@@ -277,7 +362,8 @@ def build_rollup(
     counts = coverage_counts(root, year, scope, drafts)
     reports = selected_reports(root, year, scope, drafts)
     if cached:
-        key = f"{root.pk}:{year}:{scope}:{int(drafts)}:{counts['fingerprint']}"
+        view = f"{scope}-{root.report_scope}" if root.kind == Organization.Kind.GOVERNMENT else scope
+        key = f"{root.pk}:{year}:{view}:{int(drafts)}:{counts['fingerprint']}"
         cells = cached_sum_cells(fmt, reports, counts["included"], key)
     else:
         cells = sum_cells(fmt, reports, counts["included"])
@@ -289,25 +375,28 @@ def build_rollup(
 
 def hierarchy_input(report: Report):
     """What the hierarchy rule compares a government's report with, or None when
-    its report covers only itself (本级): the roll-up of its direct children's
-    approved and published reports, with the children missing or not approved.
+    its report covers only itself (本级): the roll-up of the reports that make up its
+    jurisdiction, approved and published, with those missing or not approved.
 
-    Direct children, not the whole subtree: a lower government's own report
-    already covers its departments, so summing deeper would count them twice.
+    Its inputs are the nearest reports covering each branch (``government_view``):
+    its direct children; below a lower government on 本级, that government's own
+    report and its departments' too; a lower 汇总 government's report stands for its
+    whole subtree (summing deeper would count its departments twice).
     """
     from ..rules.hierarchy import HierarchyInput
 
     org = report.organization
-    if org.kind != Organization.Kind.GOVERNMENT or org.report_scope != Organization.Scope.ROLLUP:
+    if not covers_departments(org):
         return None
     rollup = build_rollup(org, report.year, scope=CHILDREN, drafts=False, lists=False)
     _, missing, pending = coverage_lists(org, report.year, CHILDREN, False, limit=None)
-    sums = {ref: cell.value for ref, cell in rollup.cells.items()}
-    if rollup.fmt.unit_table is not None and report.procurement_unit in UNIT_FACTORS:
-        # The roll-up sums in the default unit; this report states its own.
-        for ref, value in sums.items():
-            if value is not None and rollup.fmt.cell(ref).kind == reg.CellKind.AMOUNT:
-                sums[ref] = (value / UNIT_FACTORS[report.procurement_unit]).quantize(Decimal("0.0001"))
+    unit = report.procurement_unit if rollup.fmt.unit_table is not None else None
+    sums: dict[str, Any] = {}
+    for ref, cell in rollup.cells.items():
+        value = cell.value
+        if value is not None and rollup.fmt.cell(ref).kind == reg.CellKind.AMOUNT:
+            value = in_unit(value, unit)  # the roll-up sums in the default unit; this report states its own
+        sums[ref] = value
     return HierarchyInput(
         sums=sums,
         blanks={ref: cell.blanks for ref, cell in rollup.cells.items() if cell.blanks},
@@ -315,3 +404,22 @@ def hierarchy_input(report: Report):
         missing=tuple(o.name for o in missing),
         pending=tuple(f"{o.name}（{o.status_label}）" for o in pending),
     )
+
+
+def covering_government_ids(org: Organization) -> list[int]:
+    """The 汇总 governments whose report has ``org``'s among its inputs (the nearest one
+    above it, reached through lower governments on 本级): those to check again after
+    a write to ``org``'s report. One query."""
+    above = [pk for pk in org.ancestor_ids if pk != org.pk] if org.path else []
+    if not above:
+        return [org.parent_id] if org.parent_id else []
+    kinds = {o.pk: o for o in Organization.objects.filter(pk__in=above).only("kind", "report_scope")}
+    for pk in reversed(above):
+        o = kinds.get(pk)
+        if o is None:
+            return []
+        if covers_departments(o):
+            return [pk]
+        if o.kind != Organization.Kind.GOVERNMENT:
+            return []  # a department's report covers nothing below it
+    return []

@@ -383,20 +383,36 @@ def comparison(node: Organization | None, year: int | None) -> dict:
     return found
 
 
+def _comparison_note() -> str:
+    own, rollup = Organization.Scope.OWN.label, Organization.Scope.ROLLUP.label
+    return (
+        f"各辖区的数字为其已发布报告之和；报告范围为“{rollup}”的人民政府，只计入该政府的报告，"
+        f"不再计入其下级机关的报告，以免重复计算（报告范围为“{own}”的，其下级机关的报告照常计入）。"
+    )
+
+
+COMPARISON_NOTE = _comparison_note()
+
+
 def _comparison(node: Organization | None, year: int | None) -> dict:
     children = list(
         (node.children.all() if node else Organization.objects.filter(parent__isnull=True)).order_by("name", "code")
     )
     if not children or year is None:
-        return {"year": year, "rows": [], "without": []}
+        return {"year": year, "rows": [], "without": [], "note": COMPARISON_NOTE}
     branch = Case(
         *[When(report__organization__path__startswith=c.path, then=Value(str(c.pk))) for c in children],
         default=Value(""),
         output_field=CharField(),
     )
+    # Each branch's reports without those a 汇总 government's report already covers
+    # (its report counts, its subtree does not): nothing is counted twice.
+    from ..jurisdiction.rollup import SUBTREE, reached_ids
+
     grouped = {
         row["branch"]: row
         for row in search(jurisdiction=node.code if node else "", year=year)
+        .filter(report__organization_id__in=reached_ids(node, SUBTREE))
         .order_by()
         .annotate(branch=branch)
         .values("branch")
@@ -418,7 +434,7 @@ def _comparison(node: Organization | None, year: int | None) -> dict:
                 **figures(row),
             }
         )
-    return {"year": year, "rows": rows, "without": without}
+    return {"year": year, "rows": rows, "without": without, "note": COMPARISON_NOTE}
 
 
 def report_years(org_code: str) -> list[int]:

@@ -20,13 +20,30 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import permissions
 from ..downloads import XLSX, disposition
-from ..formats import FIRST_YEAR
-from ..jurisdiction.rollup import CHILDREN, FINAL_STATUSES, SCOPES, Rollup, build_rollup, scope_q
+from ..formats import FIRST_YEAR, CellKind
+from ..jurisdiction.rollup import (
+    CHILDREN,
+    FINAL_STATUSES,
+    SCOPES,
+    Rollup,
+    build_rollup,
+    display_value,
+    in_unit,
+    scope_note,
+    scope_q,
+)
 from ..layout import grids, html_rows
 from ..models import Membership, Organization, Report
 from ..selectors import dashboard_organizations, export_report
 from ..services.editing import NotEditable, display, edit_values
-from ..services.rollup import RollupRefused, fill_from_rollup, offerable, report_unit, set_report_scope
+from ..services.rollup import (
+    RollupRefused,
+    fill_from_rollup,
+    may_see_drafts,
+    offerable,
+    report_unit,
+    set_report_scope,
+)
 from ..text import spreadsheet_safe
 
 DRAFTS_MARK = "含未审核报告（草稿、已提交、已退回）的数字，仅供参考"
@@ -52,9 +69,10 @@ def _choices(request: HttpRequest) -> tuple[str, bool]:
     return (scope if scope in SCOPES else CHILDREN), request.GET.get("drafts") == "1"
 
 
-def _sections(rollup: Rollup, values: dict[str, Any]) -> list[dict]:
+def _sections(rollup: Rollup, values: dict[str, Any], unit: str | None = None) -> list[dict]:
+    """The statutory grids; amounts headed in ``unit`` (the roll-up sums in the default one)."""
     out = []
-    for grid in grids(rollup.fmt, rollup.fmt.unit_of(None)):
+    for grid in grids(rollup.fmt, unit or rollup.fmt.unit_of(None)):
         head, body = html_rows(grid, values)
         out.append({"grid": grid, "grid_head": head, "grid_body": body})
     return out
@@ -72,8 +90,10 @@ def _rollup_values(rollup: Rollup) -> dict[str, dict]:
     }
 
 
-def _basis(drafts: bool) -> str:
-    return DRAFTS_MARK if drafts else FINAL_MARK
+def _basis(drafts: bool, note: str = "") -> str:
+    """数据口径 (which statuses count) and, on screen, which organizations' reports count."""
+    mark = DRAFTS_MARK if drafts else FINAL_MARK
+    return f"{mark}。{note}" if note else mark
 
 
 @login_required
@@ -98,7 +118,7 @@ def rollup_page(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
             "scope": scope,
             "drafts": drafts,
             "scopes": SCOPES.items(),
-            "basis": _basis(drafts),
+            "basis": _basis(drafts, rollup.note),
             "sections": _sections(rollup, _rollup_values(rollup)),
             "query": urlencode(query),
             "parent": parent,
@@ -115,7 +135,11 @@ COVERAGE_HEADER = ["机关代码", "机关名称", "类型", "报告状态", "�
 
 def _head_rows(org: Organization, year: int, scope: str, drafts: bool) -> list[list[Any]]:
     """What the export is, known before anything is summed."""
-    return [["汇总", f"{org.name}{year}年度 · {SCOPES[scope]}"], ["数据口径", _basis(drafts)]]
+    rows = [["汇总", f"{org.name}{year}年度 · {SCOPES[scope]}"], ["数据口径", _basis(drafts)]]
+    note = scope_note(org, scope)
+    if note:
+        rows.append(["计入规则", note])
+    return rows
 
 
 def _count_rows(rollup: Rollup) -> list[list[Any]]:
@@ -248,23 +272,34 @@ def rollup_export(request: HttpRequest, org_code: str, year: int, ext: str) -> H
 # -- 从下级汇总填入 --------------------------------------------------------------------------
 
 
-def _fill_values(rollup: Rollup, current: dict[str, Any], offers: dict[str, str]) -> dict[str, dict]:
+def _fill_values(
+    rollup: Rollup, current: dict[str, Any], offers: dict[str, str], unit: str | None = None
+) -> dict[str, dict]:
     fmt = rollup.fmt
     out = {}
     for spec in fmt.cells():
         mine = display(current.get(spec.ref))
-        summed = offers.get(spec.ref, rollup.display(spec.ref))  # in the report's own unit
         cell = rollup.cells[spec.ref]
+        if spec.kind == CellKind.AMOUNT:  # in the report's own unit, like the offers
+            summed = offers.get(spec.ref) or display_value(fmt, spec.ref, _in(cell.value, unit))
+            known = display_value(fmt, spec.ref, _in(cell.known, unit))
+        else:
+            summed = offers.get(spec.ref, rollup.display(spec.ref))
+            known = rollup.display_known(spec.ref)
         out[spec.ref] = {
             "current": mine,
             "rollup": summed,
             "blanks": cell.blanks if not spec.computed else 0,
-            "known": rollup.display_known(spec.ref),
+            "known": known,
             "offer": spec.ref in offers and offers[spec.ref] != mine,
             "same": bool(summed) and summed == mine,
             "label": fmt.label_of(spec.ref),
         }
     return out
+
+
+def _in(value: Any, unit: str | None) -> Any:
+    return None if value is None else in_unit(value, unit)
 
 
 @login_required
@@ -277,6 +312,11 @@ def rollup_fill(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
         raise Http404("本机关的报告范围为“本级”，不从下级汇总填入。")
     data = request.POST if request.method == "POST" else request.GET
     drafts = data.get("drafts") == "1"
+    drafts_allowed = may_see_drafts(request.user, org)
+    if drafts and not drafts_allowed:
+        # A clerk as such does not see the sums of its children's unapproved reports.
+        messages.info(request, "含未审核报告的汇总数只对上级政务公开主管部门显示，下面只汇总已审核、已发布的报告。")
+        drafts = False
     here = reverse("review:rollup_fill", args=[org.code, report.year]) + ("?drafts=1" if drafts else "")
     if request.method == "POST":
         rollup = build_rollup(org, report.year, scope=CHILDREN, drafts=drafts, lists=False)
@@ -316,8 +356,8 @@ def rollup_fill(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
     rollup = build_rollup(org, report.year, scope=CHILDREN, drafts=drafts)
     current = edit_values(export_report(report), report)
     offers = offerable(rollup, report_unit(report))
-    values = _fill_values(rollup, current, offers)
-    sections = _sections(rollup, values)
+    values = _fill_values(rollup, current, offers, report_unit(report))
+    sections = _sections(rollup, values, report_unit(report))  # the figures are in the report's unit
     for section in sections:
         section["offers"] = sum(
             1 for ref, v in values.items() if v["offer"] and rollup.fmt.cell(ref).section == section["grid"].code
@@ -331,7 +371,8 @@ def rollup_fill(request: HttpRequest, org_code: str, year: int) -> HttpResponse:
             "year": report.year,
             "rollup": rollup,
             "drafts": drafts,
-            "basis": _basis(drafts),
+            "basis": _basis(drafts, rollup.note),
+            "drafts_allowed": drafts_allowed,
             "sections": sections,
             "editable": report.status in (Report.Status.DRAFT, Report.Status.RETURNED),
             "offers": sum(1 for v in values.values() if v["offer"]),

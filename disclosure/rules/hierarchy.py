@@ -1,5 +1,6 @@
 """The hierarchy rule: a government whose report covers its departments (本级及所属部门汇总)
-against the roll-up of its direct children's reports (issue 15, ADR 0016).
+against the roll-up of the reports its report covers (issue 15, ADR 0016): its direct
+children, the departments of lower governments on 本级 too (``hierarchy_input``).
 
 The rules read plain data (``HierarchyInput``) that the caller reads from the
 database (``jurisdiction.rollup.hierarchy_input``) and hands in as

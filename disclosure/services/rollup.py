@@ -15,8 +15,17 @@ from typing import Any
 from django.db import transaction
 
 from .. import formats as reg
-from ..jurisdiction.rollup import CHILDREN, UNIT_FACTORS, Rollup, build_rollup, display_value
-from ..models import Organization, Report
+from .. import permissions
+from ..jurisdiction.rollup import (
+    CHILDREN,
+    Rollup,
+    build_rollup,
+    covering_government_ids,
+    covers_departments,
+    display_value,
+    in_unit,
+)
+from ..models import Membership, Organization, Report
 from .core import EDITABLE_STATUSES, User, record_event
 from .editing import NotEditable, SaveResult, save_edits
 from .findings import store_organization_findings
@@ -48,8 +57,8 @@ def offerable(rollup: Rollup, unit: str | None = None) -> dict[str, str]:
         if spec.computed or not rollup.cells[spec.ref].complete:
             continue
         value = rollup.value(spec.ref)
-        if spec.kind == reg.CellKind.AMOUNT and unit in UNIT_FACTORS:
-            value = value / UNIT_FACTORS[unit]
+        if spec.kind == reg.CellKind.AMOUNT:
+            value = in_unit(value, unit)  # exactly: a sum is never rounded
         out[spec.ref] = display_value(rollup.fmt, spec.ref, value)
     return out
 
@@ -58,9 +67,17 @@ def report_unit(report: Report) -> str | None:
     return report.procurement_unit if report.spec.unit_table is not None else None
 
 
+def may_see_drafts(user: User | None, organization: Organization) -> bool:
+    """Sums of unapproved reports are for the supervisors of the organizations summed,
+    not for a government's clerk as such (they would show children's drafts)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return Membership.Role.SUPERVISOR in permissions.roles_for(user, organization)
+
+
 def require_rollup_report(report: Report) -> None:
     org = report.organization
-    if org.kind != Organization.Kind.GOVERNMENT or org.report_scope != Organization.Scope.ROLLUP:
+    if not covers_departments(org):
         raise RollupRefused(
             "本机关的报告范围为“本级”，不从下级汇总填入。",
             code="not_rollup_scope",
@@ -90,6 +107,12 @@ def fill_from_rollup(
     """
     report = Report.objects.select_for_update().select_related("organization").get(pk=report.pk)
     require_rollup_report(report)
+    if drafts and not may_see_drafts(actor, report.organization):
+        raise RollupRefused(
+            "只有上级政务公开主管部门可以采用含未审核报告的汇总数。",
+            code="drafts_not_allowed",
+            params={"organization": report.organization.code},
+        )
     rollup = build_rollup(report.organization, report.year, scope=CHILDREN, drafts=drafts, lists=False)
     figures = offerable(rollup, report_unit(report))
     result = FillResult(save=None)
@@ -150,6 +173,9 @@ def set_report_scope(organization: Organization, scope: str, *, actor: User | No
         organization=organization,
         changes={"report_scope": [old, scope]},
     )
-    # The hierarchy rules now apply (or no longer do): the stored counts follow.
+    # The hierarchy rules now apply (or no longer do): the stored counts follow. So do
+    # those of the 汇总 government above, whose inputs change with this scope.
     store_organization_findings(organization)
+    for above in Organization.objects.filter(pk__in=covering_government_ids(organization)):
+        store_organization_findings(above)
     return organization
