@@ -10,19 +10,33 @@ order, so last year's report, imported in the same run, settles a split of this
 year's run-together digits (``parsing.choices.settle_with_previous``). A report
 the organization already has for that year is left alone: running it again
 changes nothing.
+
+Only history is published: a year before the current report year whose 成文日期
+is not in the future. The current year's report (or one dated after today) comes
+in as a draft that goes through review like any other; a later year is refused.
+
+Files are read one at a time: a zip is opened from its file, its central
+directory checked (``check_zip``) before any member is unpacked, and each member
+read when its turn comes and dropped after parsing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
-from collections.abc import Callable, Iterator
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import transaction
 
+from .. import calendar
 from ..interchange import InvalidDocument
 from ..models import Job, Organization, Report
 from ..parsing.files import EXTENSIONS, check_zip, max_upload_bytes
@@ -38,6 +52,8 @@ OUTCOMES = {
 IMPORTED = "已导入"
 EXISTING = "已存在，未改变"
 DRY_RUN = "试运行，未写入"
+REFUSED = "未导入"
+SAME_NAME = "多个机关同名（“{name}”：{codes}），请在对照文件中写明代码"
 # The zip a supervisor uploads holds a jurisdiction's reports: ten uploads' worth by default.
 ARCHIVE_MAX_FACTOR = 10
 
@@ -69,30 +85,49 @@ class Options:
     mapping: dict[str, str] = field(default_factory=dict)
 
 
-def archive_files(source: Path) -> Iterator[tuple[str, bytes | None]]:
-    """(name, bytes) of every file below a folder or inside a zip whose extension a report may have;
-    bytes None for a file over the upload size limit (never read into memory)."""
+@dataclass(frozen=True)
+class Member:
+    """One report file of an archive; its bytes are read only when ``load`` is called."""
+
+    name: str
+    size: int
+    load: Callable[[], bytes]
+
+
+@contextmanager
+def open_archive(source: Path) -> Iterator[list[Member]]:
+    """The report files below a folder or inside a zip (checked like an upload), unread."""
     if source.is_dir():
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
-            if path.suffix.lower() in EXTENSIONS:
-                if path.stat().st_size > max_upload_bytes():
-                    yield str(path.relative_to(source)), None
-                    continue
-                yield str(path.relative_to(source)), path.read_bytes()
+        paths = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS)
+        yield [Member(str(p.relative_to(source)), p.stat().st_size, p.read_bytes) for p in paths]
         return
-    yield from zip_files(source.read_bytes(), source.name)
+    with source.open("rb") as f:
+        yield zip_members(open_zip(f, source.name))
 
 
-def zip_files(data: bytes, name: str) -> Iterator[tuple[str, bytes | None]]:
-    """The report files of a zip, checked like an upload before any member is read."""
-    archive = check_zip(data, name)  # bombs and oversized members refused first
-    for info in sorted(archive.infolist(), key=lambda i: i.filename):
-        if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in EXTENSIONS:
-            continue
-        if info.file_size > max_upload_bytes():
-            yield info.filename, None
-            continue
-        yield info.filename, archive.read(info)
+def open_zip(fileobj: BinaryIO, name: str) -> zipfile.ZipFile:
+    """A zip opened from a seekable file, after ``check_zip`` (bombs, member count, total
+    size) has looked at its central directory; no member is unpacked and the compressed
+    archive is never held in memory."""
+    try:
+        archive = zipfile.ZipFile(fileobj)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        fileobj.seek(0)
+        return check_zip(fileobj.read(), name)  # says why, as for any upload; only a broken zip gets here
+    # From the central directory to the end: a zip of its own (zipfile allows for data before
+    # it), so check_zip reads the same member list without the members' bytes.
+    fileobj.seek(getattr(archive, "start_dir", 0))
+    check_zip(fileobj.read(), name)
+    return archive
+
+
+def zip_members(archive: zipfile.ZipFile) -> list[Member]:
+    """The report files of a checked zip, each unpacked only when loaded."""
+    return [
+        Member(info.filename, info.file_size, partial(archive.read, info))
+        for info in sorted(archive.infolist(), key=lambda i: i.filename)
+        if not info.is_dir() and PurePosixPath(info.filename).suffix.lower() in EXTENSIONS
+    ]
 
 
 def parse_mapping(text: str) -> dict[str, str]:
@@ -123,27 +158,39 @@ class Importer:
         self.top = top
         self.options = options
         self.actor = actor
+        self.today = calendar.today()
         orgs = list(Organization.objects.filter(path__startswith=top.path)) if top.path else [top]
-        self.by_name = {key(o.name): o for o in orgs}
+        # Names are not unique: every office a name may mean, so a clash is reported, never guessed.
+        self.by_name: dict[str, list[Organization]] = {}
+        for o in orgs:
+            self.by_name.setdefault(key(o.name), []).append(o)
         self.by_code = {o.code: o for o in orgs}
 
-    def read(self, name: str, data: bytes | None) -> _Read:
-        """Parse (in the sandbox) and match one file; nothing is written."""
+    def read(self, member: Member) -> _Read:
+        """Parse (in the sandbox) and match one file; nothing is written. The file's bytes
+        are held only while it is parsed."""
         from ..parsing.sandbox import parse_untrusted
 
+        name = member.name
         filename = PurePosixPath(name).name
         mapping = self.options.mapping
-        if data is None:
+        if member.size > max_upload_bytes():
             return _Read(Row(name, "unreadable", f"文件超过上传大小上限（{max_upload_bytes() // (1024 * 1024)} MB）"))
         org = self.by_code.get(mapping.get(name) or mapping.get(filename) or "")
         try:
-            result = parse_untrusted(data, filename=filename, org_name=org.name if org else None)
+            result = parse_untrusted(member.load(), filename=filename, org_name=org.name if org else None)
         except InvalidDocument as exc:
             return _Read(Row(name, "unreadable", "；".join(exc.messages)))
         doc = result.document
         printed = doc["organization"]["name"]
         if org is None:
-            org = self.by_name.get(key(printed)) or self.by_code.get(mapping.get(printed, ""))
+            org = self.by_code.get(mapping.get(printed, ""))
+        if org is None:
+            named = self.by_name.get(key(printed), [])
+            if len(named) > 1:
+                reason = SAME_NAME.format(name=printed, codes="、".join(sorted(o.code for o in named)))
+                return _Read(Row(name, "unmatched", reason, year=doc["year"]))
+            org = named[0] if named else None
         if org is None:
             reason = f"辖区内没有名为“{printed}”的机关；请在对照文件中写明其代码"
             return _Read(Row(name, "unmatched", reason, year=doc["year"]))
@@ -168,13 +215,17 @@ class Importer:
             row.outcome, row.reason = "gaps", f"{len(missing)}个单元格未能识别，已留空"
         else:
             row.outcome, row.reason = "complete", ""
-        if Report.objects.filter(organization=org, year=doc["year"]).exists():
-            row.action = EXISTING
+        status, why = self.status_for(org, doc)
+        if status is None:
+            row.action, row.reason = REFUSED, _join(row.reason, why)
             return row
+        if Report.objects.filter(organization=org, year=doc["year"]).exists():
+            row.action = EXISTING  # whatever its state: a live draft or submitted report is never overwritten
+            return row
+        row.reason = _join(row.reason, why)
         if self.options.dry_run:
             row.action = DRY_RUN
             return row
-        status = Report.Status.DRAFT if self.options.drafts else Report.Status.PUBLISHED
         try:
             with transaction.atomic():
                 imported = import_document(doc, actor=self.actor, status=status)
@@ -188,25 +239,50 @@ class Importer:
         row.action = IMPORTED
         return row
 
+    def status_for(self, org: Organization, doc: dict) -> tuple[str | None, str]:
+        """The state a file may be imported in (None: refused) and why, for the closing table.
+
+        Publishing here skips clerk and reviewer, so only history is published: a year
+        before the current report year, written on or before today (``workflow`` refuses
+        to publish a 成文日期 after today). The current year is still being written by its
+        office: a draft, reviewed like any other. A later year is not a report yet.
+        """
+        year = doc["year"]
+        current = calendar.current_report_year(self.today, government_level=org.is_government)
+        if year > current:
+            return None, f"不能导入{year}年度的报告：当前填报年度为{current}年"
+        if self.options.drafts:
+            return Report.Status.DRAFT, ""
+        if year == current:
+            return Report.Status.DRAFT, f"{year}年度为当前填报年度，作为草稿导入，须经审核后发布"
+        issued_on = dt.date.fromisoformat(doc["issued_on"]) if doc.get("issued_on") else None
+        if issued_on is not None and issued_on > self.today:
+            return Report.Status.DRAFT, calendar.future_issue_date_message(issued_on, self.today) + "作为草稿导入"
+        return Report.Status.PUBLISHED, ""
+
     def run(
         self,
-        files: list[tuple[str, bytes | None]],
+        members: Sequence[Member],
         progress: Callable[[str, int, int, Row], None] | None = None,
     ) -> list[Row]:
-        """Every file read (progress "read"), then stored in year order (progress "store");
-        rows in the files' order."""
+        """Every file read one at a time (progress "read"), then stored in year order
+        (progress "store"); rows in the files' order."""
         reads: list[_Read] = []
-        for n, (name, data) in enumerate(files, 1):
-            read = self.read(name, data)
+        for n, member in enumerate(members, 1):
+            read = self.read(member)
             reads.append(read)
             if progress:
-                progress("read", n, len(files), read.row)
+                progress("read", n, len(members), read.row)
         pending = sorted((r for r in reads if r.doc is not None), key=lambda r: (r.doc["year"], r.row.name))
         for n, read in enumerate(pending, 1):
             self.store(read)
             if progress:
                 progress("store", n, len(pending), read.row)
         return [r.row for r in reads]
+
+
+def _join(*reasons: str) -> str:
+    return "；".join(r for r in reasons if r)
 
 
 def counts(rows: list[Row]) -> dict[str, int]:
@@ -230,26 +306,32 @@ def run_job(job: Job) -> dict[str, Any]:
     from . import core
     from .core import JobFailed
 
-    with job.input_file.open("rb") as f:
-        data = f.read()
     options = Options(
         dry_run=bool(job.params.get("dry_run")),
         drafts=bool(job.params.get("drafts")),
         mapping=dict(job.params.get("mapping") or {}),
     )
-    try:
-        files = list(zip_files(data, job.params.get("filename", "archive.zip")))
-    except InvalidDocument as exc:
-        _discard_input(job)
-        raise JobFailed("；".join(exc.messages), code=exc.code, params=exc.params) from exc
-    if not files:
-        _discard_input(job)
-        raise JobFailed("压缩包中没有可识别的报告文件（网页、文本、Word、PDF、Excel）。", code="empty_archive")
 
     def progress(phase: str, n: int, total: int, row: Row) -> None:
         core.save_progress(job, progress={"phase": phase, "done": n, "total": total, "file": row.name})
 
-    rows = Importer(job.organization, options, actor=job.actor).run(files, progress)
+    failure: InvalidDocument | None = None
+    rows: list[Row] = []
+    # The zip stays on disk: its directory is checked, then each member is unpacked in turn.
+    with job.input_file.open("rb") as f:
+        try:
+            members = zip_members(open_zip(f, job.params.get("filename", "archive.zip")))
+        except InvalidDocument as exc:
+            failure, members = exc, []
+        if members:
+            rows = Importer(job.organization, options, actor=job.actor).run(members, progress)
+    if failure is not None:
+        _discard_input(job)
+        raise JobFailed("；".join(failure.messages), code=failure.code, params=failure.params) from failure
+    if not rows:
+        _discard_input(job)
+        raise JobFailed("压缩包中没有可识别的报告文件（网页、文本、Word、PDF、Excel）。", code="empty_archive")
+
     _discard_input(job)
     from ..services.core import record_event
 
@@ -300,7 +382,8 @@ def queue_archive(
         )
     if not name.lower().endswith(".zip"):
         raise InvalidDocument("请上传 .zip 压缩包。", code="wrong_type", params={})
-    files = [n for n, _d in zip_files(data, name)]  # bombs refused now, before anything is queued
+    # Bombs refused now, before anything is queued; the names come from the directory, nothing is unpacked.
+    files = [m.name for m in zip_members(open_zip(io.BytesIO(data), name))]
     if not files:
         raise InvalidDocument("压缩包中没有可识别的报告文件（网页、文本、Word、PDF、Excel）。", code="empty_archive")
     try:

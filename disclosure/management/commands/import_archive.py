@@ -19,10 +19,20 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from disclosure.interchange import InvalidDocument
-from disclosure.jobs.archive import OUTCOMES, Importer, Options, Row, archive_files, counts, ordered, parse_mapping
+from disclosure.jobs.archive import (
+    OUTCOMES,
+    REFUSED,
+    Importer,
+    Options,
+    Row,
+    counts,
+    open_archive,
+    ordered,
+    parse_mapping,
+)
 from disclosure.models import Organization
 
-__all__ = ["OUTCOMES", "Row", "archive_files", "read_mapping"]
+__all__ = ["OUTCOMES", "Row", "open_archive", "read_mapping"]
 
 
 def read_mapping(path: str | None) -> dict[str, str]:
@@ -47,10 +57,6 @@ class Command(BaseCommand):
         top = Organization.objects.filter(code=options["jurisdiction"]).first()
         if top is None:
             raise CommandError(f"没有代码为“{options['jurisdiction']}”的机关")
-        try:
-            files = list(archive_files(source))
-        except InvalidDocument as exc:
-            raise CommandError("；".join(exc.messages)) from None
         run = Options(dry_run=options["dry_run"], drafts=options["drafts"], mapping=read_mapping(options["mapping"]))
 
         def progress(phase: str, n: int, total: int, row: Row) -> None:
@@ -63,9 +69,13 @@ class Command(BaseCommand):
             step = "读取" if phase == "read" else "导入"
             self.stdout.write(f"{step} [{n}/{total}] {row.name}：{what}".rstrip())
 
-        rows = Importer(top, run).run(files, progress)
+        try:
+            with open_archive(source) as members:
+                rows = Importer(top, run).run(members, progress)
+        except InvalidDocument as exc:
+            raise CommandError("；".join(exc.messages)) from None
         self._table(rows)
-        if any(r.outcome in ("unreadable", "unmatched") for r in rows):
+        if any(r.outcome in ("unreadable", "unmatched") or r.action == REFUSED for r in rows):
             sys.exit(1)
 
     def _table(self, rows: list[Row]) -> None:
