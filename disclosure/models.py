@@ -634,3 +634,38 @@ class OutlierCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.year} {self.cell}"
+
+
+class CellFigure(models.Model):
+    """The 总计 of one row of table 三 or 四 of a report, with the same cell's value
+    last year and whether the two differ by a jump (issue 15's outlier checks).
+
+    Derived from the report's rows when it is written (services.findings) and
+    again when last year's report is, so the quality page reads flagged cells
+    and peer figures from one narrow table instead of joining both years' rows.
+    ``manage.py refresh_outliers`` derives them all again.
+    """
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="cell_figures")
+    year = models.PositiveSmallIntegerField("年度")
+    section = models.CharField("表", max_length=16)
+    key = models.CharField("行", max_length=32)
+    value = models.IntegerField("总计")
+    previous = models.IntegerField("上年总计", null=True, blank=True)
+    jump = models.BooleanField("与上年相比异常", default=False)
+
+    class Meta:
+        verbose_name = "异常值核查数据"
+        verbose_name_plural = "异常值核查数据"
+        constraints = [
+            models.UniqueConstraint(fields=["report", "section", "key"], name="cell_figure_unique"),
+        ]
+        indexes = [
+            # Peer outliers: a range of values above a threshold, per cell.
+            models.Index(fields=["year", "section", "key", "value"], name="cell_figure_peer_idx"),
+            # History outliers: the few jumps of a year.
+            models.Index(fields=["year"], condition=Q(jump=True), name="cell_figure_jump_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.section}.{self.key}"

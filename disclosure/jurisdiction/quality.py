@@ -4,8 +4,10 @@ against its peers.
 
 Every read is an SQL aggregate or a page of rows: the rules that fired are
 read from ``Report.finding_rules`` (ADR 0014), never by re-running rules, and
-the outlier tests are WHERE clauses over ``ApplicationRow`` / ``ReviewRow``
-with an EXISTS on last year's row, so nothing is looped over in Python per report.
+the outlier tests read ``CellFigure``: each report's 总计 values with last
+year's value and the history test's verdict, stored when the report (or last
+year's) is written (``store_figures``, called by ``services.findings``), so the
+page reads a page of flagged cells instead of joining both years' rows.
 
 Outliers are looked for in the 总计 column of table 三 (one value per row: new
 applications, each outcome, carried forward) and of table 四 (each block), in
@@ -28,26 +30,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import (
-    Avg,
-    CharField,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    TextField,
-    Value,
-)
-from django.db.models.functions import Cast, Concat
+from django.db import connection
+from django.db.models import Avg, CharField, Count, Exists, F, OuterRef, Q, TextField, Value
+from django.db.models.functions import Cast, Collate, Concat
 from django.utils import timezone
 
 from .. import formats as reg
-from ..models import ApplicationRow, Organization, OutlierCheck, Report, ReviewRow
+from ..models import ApplicationRow, CellFigure, Organization, OutlierCheck, Report, ReviewRow
 from ..permissions import subtree_q
 from ..rules import RULES, Severity
 
@@ -174,25 +166,99 @@ def cell_label(format_code: str, section: str, key: str) -> str:
     return reg.get_format(format_code).label_of(cell_ref(section, key))
 
 
-def _checked(source: Source, year: int):
+def is_jump(value: int, previous: int | None) -> bool:
+    """This year's value against last year's: a ratio beyond ``RATIO`` either way, above the floor."""
+    if previous is None:
+        return False
+    if value < FLOOR and previous < FLOOR:
+        return False
+    return value > previous * RATIO or previous > value * RATIO
+
+
+def derive_figures(report_ids: Iterable[int]) -> list[CellFigure]:
+    """The stored figures of the given reports, from their rows and last year's (unsaved).
+
+    A fixed number of queries for any number of reports: the command re-derives
+    a province in chunks with it, a write re-derives one or two reports.
+    """
+    reports = list(Report.objects.filter(pk__in=list(report_ids)).values_list("pk", "organization_id", "year"))
+    if not reports:
+        return []
+    last = {
+        (org, year): pk
+        for pk, org, year in Report.objects.filter(
+            organization_id__in={org for _, org, _ in reports}, year__in={year - 1 for _, _, year in reports}
+        ).values_list("pk", "organization_id", "year")
+    }
+    wanted = {pk: last.get((org, year - 1)) for pk, org, year in reports}
+    ids = set(wanted) | {pk for pk in wanted.values() if pk is not None}
+    values: dict[tuple[int, str, str], int | None] = {}
+    for source in SOURCES:
+        rows = source.model.objects.filter(report_id__in=ids).values_list("report_id", source.key, COLUMN)
+        values |= {(report_id, source.section, key): value for report_id, key, value in rows}
+    years = {pk: year for pk, _, year in reports}
+    figures = []
+    for (report_id, section, key), value in values.items():
+        if report_id not in wanted or value is None:
+            continue
+        before = wanted[report_id]
+        previous = None if before is None else values.get((before, section, key))
+        figures.append(
+            CellFigure(
+                report_id=report_id,
+                year=years[report_id],
+                section=section,
+                key=key,
+                value=value,
+                previous=previous,
+                jump=is_jump(value, previous),
+            )
+        )
+    return figures
+
+
+def store_figures(report_ids: Iterable[int]) -> int:
+    """Derive and store the figures of the given reports (an upsert: a concurrent
+    write of the same report leaves one row per cell); returns the rows stored."""
+    report_ids = list(report_ids)
+    figures = derive_figures(report_ids)
+    kept = {(f.report_id, f.section, f.key) for f in figures}
+    stale = [
+        pk
+        for pk, report_id, section, key in CellFigure.objects.filter(report_id__in=report_ids).values_list(
+            "pk", "report_id", "section", "key"
+        )
+        if (report_id, section, key) not in kept
+    ]
+    if stale:
+        CellFigure.objects.filter(pk__in=stale).delete()
+    CellFigure.objects.bulk_create(
+        figures,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["report", "section", "key"],
+        update_fields=["year", "value", "previous", "jump"],
+    )
+    return len(figures)
+
+
+def _checked():
     """The cell was marked 已核实 at its present value."""
     return Exists(
         OutlierCheck.objects.filter(
             organization_id=OuterRef("report__organization_id"),
-            year=year,
+            year=OuterRef("year"),
             cell=Concat(
-                Value(f"{source.section}."), OuterRef(source.key), Value(f".{COLUMN}"), output_field=CharField()
+                OuterRef("section"), Value("."), OuterRef("key"), Value(f".{COLUMN}"), output_field=CharField()
             ),
-            value=OuterRef(COLUMN),
+            value=OuterRef("value"),
         )
     )
 
 
-def _rows(source: Source, scope: list[Organization], year: int):
-    return (
-        source.model.objects.filter(report__year=year, report__status__in=CHECKED_STATUSES)
-        .filter(subtree_q(scope, "report__organization__"))
-        .filter(**{f"{COLUMN}__isnull": False})
+def _figures(scope: list[Organization], year: int, sections: Iterable[str]):
+    return CellFigure.objects.filter(year=year, section__in=list(sections), report__status__in=CHECKED_STATUSES).filter(
+        subtree_q(scope, "report__organization__")
     )
 
 
@@ -202,100 +268,82 @@ FIELDS = [
     "report__organization__name",
     "report__organization__kind",
     "report__format",
-    COLUMN,
+    "section",
+    "key",
+    "previous",
 ]
 ORDER = ("report__organization__parent__name", "report__organization__name", "key")
 
 
-def _values(source: Source, rows):
+def _by_name(field: str):
+    # Python's order of strings (code points), as the page sorted its lists before.
+    return Collate(field, "C") if connection.vendor == "postgresql" else F(field)
+
+
+def _values(figures, order: tuple | None = None):
     """The flagged cells as plain rows, the same shape for every table."""
-    return rows.values(*FIELDS, key=F(source.key), section=Value(source.section, output_field=CharField())).order_by(
-        *ORDER
-    )
+    rows = figures.annotate(checked=_checked()).filter(checked=False).values(*FIELDS, **{COLUMN: F("value")})
+    if order is None:  # the page's order: by office, table 三 before table 四, then row
+        order = (_by_name("report__organization__name"), "report__organization_id", "section", _by_name("key"))
+    return rows.order_by(*order)
 
 
-def _last_year(source: Source, year: int):
-    return source.model.objects.filter(
-        report__organization_id=OuterRef("report__organization_id"),
-        report__year=year - 1,
-        **{source.key: OuterRef(source.key)},
-    )
-
-
-def history_outliers(scope: list[Organization], year: int, source: Source = SOURCES[0]):
-    """Cells whose value jumps against the same office's value last year (values, to paginate)."""
-    # One EXISTS holds the whole test, so last year's row is looked up once per cell
-    # (a filter on a Subquery annotation would repeat the subquery for each use).
-    jump = (
-        _last_year(source, year)
-        .annotate(value=ExpressionWrapper(OuterRef(COLUMN), output_field=IntegerField()))
-        .filter(**{f"{COLUMN}__isnull": False})
-        .filter(Q(value__gte=FLOOR) | Q(**{f"{COLUMN}__gte": FLOOR}))
-        .filter(Q(value__gt=F(COLUMN) * RATIO) | Q(**{f"{COLUMN}__gt": F("value") * RATIO}))
-    )
-    # Last year's value is read for a page's rows only (previous_values): a
-    # subquery per row here would make PostgreSQL's planner estimate the
-    # query costly enough to JIT-compile it, seconds at a province's size.
-    return _values(
-        source,
-        _rows(source, scope, year).filter(Exists(jump)).annotate(checked=_checked(source, year)).filter(checked=False),
-    )
+def history_outliers(scope: list[Organization], year: int, source: Source | None = None):
+    """Cells whose value jumps against the same office's value last year (values, to paginate);
+    one table's, or both tables' in the page's order."""
+    sections = [s.section for s in SOURCES] if source is None else [source.section]
+    return _values(_figures(scope, year, sections).filter(jump=True), None if source is None else ORDER)
 
 
 def previous_values(rows: list[dict], year: int) -> dict[tuple[int, str, str], int | None]:
-    """Last year's values of the given cells (one query per table among them)."""
-    found: dict[tuple[int, str, str], int | None] = {}
-    for source in SOURCES:
-        mine = [r for r in rows if r["section"] == source.section]
-        if not mine:
-            continue
-        values = source.model.objects.filter(
-            report__year=year - 1,
-            report__organization_id__in={r["report__organization_id"] for r in mine},
-            **{f"{source.key}__in": {r["key"] for r in mine}},
-        ).values_list("report__organization_id", source.key, COLUMN)
-        found |= {(org, source.section, key): value for org, key, value in values}
-    return found
+    """Last year's values of the given cells, as stored with them (no query)."""
+    return {(r["report__organization_id"], r["section"], r["key"]): r.get("previous") for r in rows}
+
+
+def all_peer_averages(scope: list[Organization], year: int) -> dict[tuple[str, str, str], tuple[float, int]]:
+    """Average and count of each cell per kind of organization across the subtree, both tables (one query)."""
+    if not scope:
+        return {}
+    found = (
+        _figures(scope, year, SOURCE_BY_SECTION)
+        .values("section", "report__organization__kind", "key")
+        .annotate(average=Avg("value"), peers=Count("pk"))
+        .order_by()
+    )
+    return {(r["section"], r["report__organization__kind"], r["key"]): (float(r["average"]), r["peers"]) for r in found}
 
 
 def peer_averages(
     scope: list[Organization], year: int, source: Source = SOURCES[0]
 ) -> dict[tuple[str, str, str], tuple[float, int]]:
     """Average and count of each cell per kind of organization across the subtree (one query)."""
-    found = (
-        _rows(source, scope, year)
-        .values("report__organization__kind", source.key)
-        .annotate(average=Avg(COLUMN), peers=Count("pk"))
-        .order_by()
-    )
-    return {
-        (source.section, r["report__organization__kind"], r[source.key]): (float(r["average"]), r["peers"])
-        for r in found
-    }
+    return {k: v for k, v in all_peer_averages(scope, year).items() if k[0] == source.section}
 
 
-def peer_outliers(scope: list[Organization], year: int, averages: dict | None = None, source: Source = SOURCES[0]):
-    """Cells far above the same cell's average among organizations of the same kind (values, to paginate)."""
-    averages = peer_averages(scope, year, source) if averages is None else averages
+def peer_outliers(
+    scope: list[Organization], year: int, averages: dict | None = None, source: Source | None = SOURCES[0]
+):
+    """Cells far above the same cell's average among organizations of the same kind (values, to
+    paginate); one table's, or with ``source=None`` both tables' in the page's order."""
+    averages = all_peer_averages(scope, year) if averages is None else averages
+    sections = [s.section for s in SOURCES] if source is None else [source.section]
     condition = Q(pk__in=[])
     for (section, kind, key), (average, peers) in averages.items():
-        if section != source.section or peers < PEER_MINIMUM:
+        if section not in sections or peers < PEER_MINIMUM:
             continue
         threshold = max(FLOOR, average * PEER_RATIO)
-        condition |= Q(report__organization__kind=kind, **{source.key: key, f"{COLUMN}__gt": threshold})
-    return _values(
-        source,
-        _rows(source, scope, year).filter(condition).annotate(checked=_checked(source, year)).filter(checked=False),
-    )
+        condition |= Q(section=section, report__organization__kind=kind, key=key, value__gt=threshold)
+    return _values(_figures(scope, year, sections).filter(condition), None if source is None else ORDER)
 
 
 # -- the page's figures, cached -------------------------------------------------------------------
 
-# A province's quality figures scan every table-三 row of the subtree (about a second at
-# 10,000 organizations): they are kept for a few minutes, and forgotten at once when a
-# supervisor marks a cell 已核实 (services.outliers), so the mark shows on the next read.
+# Findings by rule and the peer averages are aggregates over the whole subtree: they are
+# kept for a few minutes, and forgotten at once when a supervisor marks a cell 已核实
+# (services.outliers). The lists of flagged cells are read live, a page at a time, from
+# the stored figures (``CellFigure``): they cost the flagged cells, not the subtree.
 SUMMARY_TTL = 300
-MAX_LISTED = 10_000  # flagged cells kept per list; more is a data problem of its own
+MAX_LISTED = 10_000  # flagged cells listed per kind of outlier; more is a data problem of its own
 GENERATION_KEY = "quality:generation"
 
 
@@ -316,34 +364,26 @@ def _generation() -> str:
 
 
 def summary(scope: list[Organization], year: int) -> dict:
-    """Findings by rule, peer averages and both lists of flagged cells for a subtree and year."""
+    """Findings by rule and peer averages for a subtree and year (cached), and both lists of
+    flagged cells (querysets in the page's order, at most ``MAX_LISTED`` each)."""
     from django.core.cache import cache
 
     where = hashlib.sha256("|".join(sorted(o.path for o in scope)).encode()).hexdigest()[:32]
     key = f"quality:summary:{year}:{where}:{_generation()}"
     found = cache.get(key)
     if found is None:
-        averages: dict = {}
-        history: list[dict] = []
-        peers: list[dict] = []
-        for source in SOURCES if scope else []:
-            averages |= peer_averages(scope, year, source)
-            history += history_outliers(scope, year, source)[:MAX_LISTED]
-            peers += peer_outliers(scope, year, averages, source)[:MAX_LISTED]
-        order = [s.section for s in SOURCES]
-
-        def place(row: dict) -> tuple:
-            return (row["report__organization__name"], row["report__organization_id"], order.index(row["section"]))
-
         found = {
             "findings": findings_by_rule(scope, year),
-            "averages": averages,
-            "history": sorted(history, key=place)[:MAX_LISTED],
-            "peers": sorted(peers, key=place)[:MAX_LISTED],
+            "averages": all_peer_averages(scope, year),
             "computed_at": timezone.now(),
         }
         cache.set(key, found, SUMMARY_TTL)
-    return found
+    none = CellFigure.objects.none().values()
+    return {
+        **found,
+        "history": history_outliers(scope, year, None)[:MAX_LISTED] if scope else none,
+        "peers": peer_outliers(scope, year, found["averages"], None)[:MAX_LISTED] if scope else none,
+    }
 
 
 @dataclass
@@ -358,9 +398,14 @@ class Outlier:
     reason: str
 
 
-def describe_history(row: dict, previous_by_cell: dict) -> Outlier:
+def describe_history(row: dict, previous_by_cell: dict | None = None) -> Outlier:
     value = row[COLUMN]
-    previous = previous_by_cell.get((row["report__organization_id"], row["section"], row["key"]))
+    # Last year's value is stored with the cell; ``previous_by_cell`` is the older callers' way.
+    previous = (
+        row["previous"]
+        if previous_by_cell is None
+        else previous_by_cell.get((row["report__organization_id"], row["section"], row["key"]))
+    )
     if previous:
         reason = f"上年 {previous}，本年 {value}（{value / previous:.1f} 倍）"
     else:

@@ -188,7 +188,6 @@ def quality(request: HttpRequest) -> HttpResponse:
         breaking = Paginator(qual.reports_breaking(scope, year, rule), PAGE_SIZE).get_page(request.GET.get("page"))
     history = Paginator(found["history"], PAGE_SIZE).get_page(request.GET.get("hpage"))
     peers = Paginator(found["peers"], PAGE_SIZE).get_page(request.GET.get("ppage"))
-    previous = qual.previous_values(list(history.object_list), year)
     here = {"year": year, **({"org": node.code} if node else {})}
     return render(
         request,
@@ -205,7 +204,7 @@ def quality(request: HttpRequest) -> HttpResponse:
             "rule_name": qual.rule_name(rule) if breaking is not None else "",
             "breaking": breaking,
             "history": history,
-            "history_rows": [qual.describe_history(r, previous) for r in history.object_list],
+            "history_rows": [qual.describe_history(r) for r in history.object_list],
             "peers": peers,
             "peer_rows": [qual.describe_peer(r, found["averages"]) for r in peers.object_list],
             "here": urlencode(here),

@@ -8,9 +8,18 @@ The hierarchy rules (ADR 0016) need the roll-up of a government's children:
 whatever findings a caller hands in, they are derived here again with that
 context, and a write to a child's report re-checks the parent government's
 report after commit (the child's new state — approved, say — is its input).
+Inside ``parent_checks_once()`` (``manage.py refresh_findings``) those re-checks
+wait for the end of the block and each parent is checked once.
+
+The outlier checks' figures (``CellFigure``) are stored here too: a report's
+own, and next year's, whose history test compares with this one.
 """
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import transaction
 
@@ -49,8 +58,11 @@ def with_hierarchy(report: Report, findings: list[Finding], doc: dict | None = N
     return own + hierarchy_findings(report, doc)
 
 
-def store_findings(report: Report, findings: list[Finding] | None = None, doc: dict | None = None) -> Report:
-    """Check the stored report (or take the caller's findings) and store the counts.
+def store_findings(
+    report: Report, findings: list[Finding] | None = None, doc: dict | None = None, *, figures: bool = True
+) -> Report:
+    """Check the stored report (or take the caller's findings) and store the counts,
+    and (unless ``figures`` is False: the caller derives them in bulk) the outlier figures.
 
     An UPDATE of these columns alone: it neither bumps the version nor touches
     ``updated_at``, so it never reads as an edit.
@@ -65,8 +77,63 @@ def store_findings(report: Report, findings: list[Finding] | None = None, doc: d
         Report.objects.filter(pk=report.pk).update(**columns)
         for name, value in columns.items():
             setattr(report, name, value)
+    if figures:
+        store_report_figures(report)
+    pending = _pending()
+    if pending is not None:
+        # Checked just now with its children as they are: no need to check it again at the end.
+        pending.discard((report.organization_id, report.year))
     _recheck_parent_on_commit(report)
     return report
+
+
+def store_report_figures(report: Report) -> None:
+    """The outlier figures of this report, and of next year's (its history test reads this one)."""
+    from ..jurisdiction.quality import store_figures
+
+    following = Report.objects.filter(organization_id=report.organization_id, year=report.year + 1)
+    store_figures([report.pk, *following.values_list("pk", flat=True)])
+
+
+def refresh_figures(year: int | None = None, chunk: int = 500) -> int:
+    """Derive the outlier figures of every report (or one year's and the next year's,
+    which compare with it) again; returns the figures stored."""
+    from ..jurisdiction.quality import store_figures
+
+    reports = Report.objects.order_by("pk")
+    if year is not None:
+        reports = reports.filter(year__in=[year, year + 1])
+    ids = list(reports.values_list("pk", flat=True))
+    return sum(store_figures(ids[i : i + chunk]) for i in range(0, len(ids), chunk))
+
+
+# Parent re-checks deferred to the end of a parent_checks_once() block (per thread).
+_batch = threading.local()
+
+
+def _pending() -> set[tuple[int, int]] | None:
+    return getattr(_batch, "pending", None)
+
+
+@contextmanager
+def parent_checks_once() -> Iterator[None]:
+    """Store many reports' findings and check each parent government's report once, at the end.
+
+    Without it every child's store re-checks its parent (right away outside a
+    transaction): a 汇总 government with fifty departments would be checked
+    fifty times by ``refresh_findings``. A parent stored itself after its last
+    child needs no check at the end.
+    """
+    if _pending() is not None:  # nested: the outer block checks them
+        yield
+        return
+    _batch.pending = pending = set()
+    try:
+        yield
+    finally:
+        _batch.pending = None
+    for organization_id, year in sorted(pending):
+        store_parent_findings(organization_id, year)
 
 
 def _recheck_parent_on_commit(report: Report) -> None:
@@ -75,6 +142,10 @@ def _recheck_parent_on_commit(report: Report) -> None:
     if parent_id is None:
         return
     year = report.year
+    pending = _pending()
+    if pending is not None:
+        pending.add((parent_id, year))
+        return
 
     def recheck() -> None:
         store_parent_findings(parent_id, year)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from ..jurisdiction.completeness import supervises
-from ..jurisdiction.quality import current_value, forget, is_checked_cell
+from ..jurisdiction.quality import current_value, is_checked_cell
 from ..models import Organization, OutlierCheck
 from .core import User, record_event
 
@@ -82,6 +82,5 @@ def mark_checked(
         # A mark made again (the value changed and was checked once more): what it said before.
         **({"previous_value": str(old_value)} if old_value is not None else {}),
     )
-    # The quality page's cached figures must show the mark on the next read.
-    transaction.on_commit(forget, robust=True)
+    # Nothing cached to forget: the quality page reads its lists of flagged cells live.
     return check
