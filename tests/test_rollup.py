@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from decimal import Decimal
 
 import pytest
@@ -25,11 +26,14 @@ def _org(i: int, parent: Organization | None) -> Organization:
     return Organization.objects.create(name=f"机关{i}", code=f"o{i}", kind=kind, parent=parent)
 
 
-def _report(org: Organization, year: int, status: str, rng: random.Random, blank: float = 0.1) -> dict[str, object]:
-    """A report whose cells are random counts (some blank); returns its values by ref."""
+def _report(
+    org: Organization, year: int, status: str, rng: random.Random, blank: float = 0.1, unit: str = "万元"
+) -> dict[str, object]:
+    """A report whose cells are random counts and six-decimal amounts (some blank), its
+    2019 procurement amounts in ``unit``; returns its values by ref."""
     fmt = reg.format_for_year(year)
     report = Report.objects.create(
-        organization=org, year=year, format=fmt.code, organization_name=org.name, status=status
+        organization=org, year=year, format=fmt.code, organization_name=org.name, status=status, procurement_unit=unit
     )
     values: dict[str, object] = {}
 
@@ -37,7 +41,7 @@ def _report(org: Organization, year: int, status: str, rng: random.Random, blank
         if rng.random() < blank:
             return None
         if kind == reg.CellKind.AMOUNT:
-            return Decimal(f"{rng.randint(0, 9999)}.{rng.randint(0, 9999):04d}")
+            return Decimal(f"{rng.randint(0, 99999)}.{rng.randint(0, 999999):06d}")
         if kind == reg.CellKind.SIGNED:
             return rng.randint(-9, 9)
         return rng.randint(0, 50)
@@ -58,6 +62,46 @@ def _report(org: Organization, year: int, status: str, rng: random.Random, blank
     return values
 
 
+def _in_wanyuan(values: dict[str, object], unit: str, fmt: reg.Format) -> dict[str, object]:
+    """A report's values with its stated-unit amounts in 万元, as the roll-up sums them."""
+    if fmt.unit_table is None or unit == "万元":
+        return values
+    prefix = f"active_disclosure.{fmt.unit_table.code}."
+    return {
+        ref: v / 10000 if v is not None and ref.startswith(prefix) and ref.endswith(".amount") else v
+        for ref, v in values.items()
+    }
+
+
+def _members(orgs: list[Organization], root: Organization, scope: str) -> list[Organization]:
+    """By hand, down the parent links: the organizations whose reports the roll-up counts."""
+    below = defaultdict(list)
+    for o in orgs:
+        below[o.parent_id].append(o)
+
+    def covers(o: Organization) -> bool:
+        return o.kind == "government" and o.report_scope == "rollup"
+
+    if scope == CHILDREN and not covers(root):
+        return below[root.pk]
+    if scope == CHILDREN:  # a 汇总 government: through lower governments on 本级 only
+
+        def descend(o: Organization) -> bool:
+            return o.kind == "government" and o.report_scope == "own"
+    else:  # the subtree, not below a 汇总 government (its report covers it)
+
+        def descend(o: Organization) -> bool:
+            return not covers(o)
+
+    out, stack = [], list(below[root.pk])
+    while stack:
+        o = stack.pop()
+        out.append(o)
+        if descend(o):
+            stack.extend(below[o.pk])
+    return out
+
+
 def _expected(inputs: list[dict[str, object]], ref: str) -> tuple[object, int, object]:
     """By hand: (the roll-up figure, blanks, the sum of the filled inputs)."""
     filled = [v[ref] for v in inputs if v[ref] is not None]
@@ -75,30 +119,32 @@ def _expected(inputs: list[dict[str, object]], ref: str) -> tuple[object, int, o
     scope=st.sampled_from([CHILDREN, SUBTREE]),
     drafts=st.booleans(),
     year=st.sampled_from([2020, 2021]),
+    rollups=st.lists(st.booleans(), min_size=10, max_size=10),
+    units=st.lists(st.sampled_from(["万元", "元"]), min_size=10, max_size=10),
 )
 def test_it_sums_every_cell_of_the_chosen_reports_and_keeps_blanks_blank(
-    parents, states, seed, root_pick, scope, drafts, year
+    parents, states, seed, root_pick, scope, drafts, year, rollups, units
 ):
     rng = random.Random(seed)
+    fmt = reg.format_for_year(year)
     with transaction.atomic():
         orgs = [_org(0, None)]
         for i, p in enumerate(parents, start=1):
             orgs.append(_org(i, orgs[p % i]))
+        for i, org in enumerate(orgs):
+            if org.kind == "government" and rollups[i]:  # some governments report for their subtree (汇总)
+                org.report_scope = "rollup"
+                org.save()
         values: dict[int, dict[str, object]] = {}
         status: dict[int, str | None] = {}
         for i, org in enumerate(orgs):
             status[org.pk] = states[i]
             if states[i]:
-                values[org.pk] = _report(org, year, states[i], rng)
+                values[org.pk] = _in_wanyuan(_report(org, year, states[i], rng, unit=units[i]), units[i], fmt)
                 _report(org, year - 1, "published", rng)  # another year never counts
         root = orgs[root_pick % len(orgs)]
         root.refresh_from_db()
-        if scope == CHILDREN:
-            members = [o for o in orgs if o.parent_id == root.pk]
-        else:
-            members = [
-                o for o in orgs if o.pk != root.pk and Organization.objects.get(pk=o.pk).path.startswith(root.path)
-            ]
+        members = _members(orgs, root, scope)
         chosen = {"approved", "published"} | ({"draft", "submitted", "returned"} if drafts else set())
         inputs = [values[o.pk] for o in members if status[o.pk] in chosen]
 
