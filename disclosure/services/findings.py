@@ -70,8 +70,9 @@ def store_findings(
     from ..selectors import check_report
 
     if findings is None:
-        findings = check_report(report, doc)
-    findings = with_hierarchy(report, findings, doc)
+        findings = check_report(report, doc)  # with the hierarchy rules' context already
+    else:
+        findings = with_hierarchy(report, findings, doc)
     columns = finding_columns(findings)
     if any(getattr(report, name) != value for name, value in columns.items()):
         Report.objects.filter(pk=report.pk).update(**columns)
@@ -172,7 +173,7 @@ def store_parent_findings(organization_id: int, year: int) -> None:
 def _store_own(report: Report) -> None:
     from ..selectors import check_report
 
-    columns = finding_columns(with_hierarchy(report, check_report(report)))
+    columns = finding_columns(check_report(report))  # the hierarchy rules run with their context
     if any(getattr(report, name) != value for name, value in columns.items()):
         Report.objects.filter(pk=report.pk).update(**columns)
 
