@@ -26,6 +26,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -178,7 +179,12 @@ class Importer:
             return _Read(Row(name, "unreadable", f"文件超过上传大小上限（{max_upload_bytes() // (1024 * 1024)} MB）"))
         org = self.by_code.get(mapping.get(name) or mapping.get(filename) or "")
         try:
-            result = parse_untrusted(member.load(), filename=filename, org_name=org.name if org else None)
+            data = member.load()
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            # One damaged member is one unreadable row, not a failed archive.
+            return _Read(Row(name, "unreadable", f"文件已损坏，无法从压缩包中读出（{exc}）"))
+        try:
+            result = parse_untrusted(data, filename=filename, org_name=org.name if org else None)
         except InvalidDocument as exc:
             return _Read(Row(name, "unreadable", "；".join(exc.messages)))
         doc = result.document
