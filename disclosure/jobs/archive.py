@@ -180,9 +180,10 @@ class Importer:
         org = self.by_code.get(mapping.get(name) or mapping.get(filename) or "")
         try:
             data = member.load()
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
-            # One damaged member is one unreadable row, not a failed archive.
-            return _Read(Row(name, "unreadable", f"文件已损坏，无法从压缩包中读出（{exc}）"))
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError):
+            # One damaged member is one unreadable row, not a failed archive (zipfile's English
+            # reason stays off the page).
+            return _Read(Row(name, "unreadable", "文件在压缩包中已损坏，无法读出；请重新打包后上传。"))
         try:
             result = parse_untrusted(data, filename=filename, org_name=org.name if org else None)
         except InvalidDocument as exc:
