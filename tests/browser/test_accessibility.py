@@ -409,6 +409,19 @@ def test_it_finds_no_serious_violation_on_a_jurisdiction_page(name, archive_job,
     _reads_in_chinese(page, name)
 
 
+def test_it_finds_no_serious_violation_on_an_archive_import_still_running(
+    jurisdiction, people, sign_in, live_server, axe, shots, monkeypatch
+):
+    monkeypatch.setattr("disclosure.jobs.core.send", lambda job: None)  # no worker: the job stays queued
+    data = _zip({"2020/甲区教育局.txt": archive_text(archive_doc("甲区教育局", 2020, 1), 1).encode("utf-8")})
+    job = queue_archive(jurisdiction, actor=people["district"], filename="历年报告.zip", data=data)
+    page = sign_in("district", PASSWORD, path=f"/review/archive/dist/jobs/{job.pk}/")
+    expect(page.locator("#job")).to_contain_text("共 1 个文件")
+    shots(page, "archive-job-queued")
+    axe(page, "archive import queued")
+    _reads_in_chinese(page, "archive import queued")
+
+
 # --- forced password change ---------------------------------------------------------------------
 
 
