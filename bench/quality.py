@@ -3,7 +3,12 @@
 
 Reads the databases ``bench/scale.py`` builds (``reportsite_scale_<N>``, users
 scale-province and scale-district) and changes nothing in them but the
-``OutlierCheck`` rows it adds for one measurement and deletes again. Each size
+``OutlierCheck`` rows it adds for one measurement and deletes again. The
+quality page reads the stored outlier figures (``CellFigure``): a database
+loaded before migration 0010, or by ``loadscale`` (which bulk-creates rows),
+needs ``manage.py migrate`` and ``manage.py refresh_outliers`` first (about
+50 s at 10,000 organizations); the bench refuses to time a page that would
+read an empty table. Each size
 is timed in a child process with Django's test client (DEBUG off, locmem
 cache): median and p95 of --runs, with query counts, printed, never asserted.
 
@@ -77,7 +82,7 @@ def measure(runs: int) -> dict:
     from django.test import Client
 
     from disclosure.jurisdiction import quality as qual
-    from disclosure.models import Organization, OutlierCheck, Report
+    from disclosure.models import CellFigure, Organization, OutlierCheck, Report
 
     User = get_user_model()
     province, district, public = Client(), Client(), Client()
@@ -92,6 +97,8 @@ def measure(runs: int) -> dict:
         Report.objects.filter(year=year).exclude(finding_rules=[]).values_list("finding_rules", flat=True).first()
         or ["applications.balance"]
     )[0]
+    if not CellFigure.objects.filter(year=year).exists():
+        sys.exit(f"{year}: no outlier figures stored; run manage.py migrate and manage.py refresh_outliers")
     out: dict = {"orgs": Organization.objects.count(), "year": year}
     pages = {
         "completeness, province": (province, "/review/completeness/", {}),
@@ -106,7 +113,8 @@ def measure(runs: int) -> dict:
     for label, (client, url, params) in pages.items():
         client.get(url, params)  # warm: templates, and the cached quality figures where that is the point
         out[label] = _time(client, url, params, runs)
-    # Computed afresh each time (as after a 已核实 mark, or once the few minutes are over).
+    # Findings by rule and peer averages computed afresh each time (as once the few minutes are
+    # over); the lists of flagged cells are read live on every request anyway.
     out["quality, province, cold"] = _time(province, "/review/quality/", {}, runs, before=qual.forget)
     out["quality, district, cold"] = _time(district, "/review/quality/", {}, runs, before=qual.forget)
 
