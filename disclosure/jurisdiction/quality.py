@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Avg, CharField, Count, Exists, F, OuterRef, Q, TextField, Value
+from django.db.models import Avg, CharField, Count, Exists, F, Max, OuterRef, Q, TextField, Value
 from django.db.models.functions import Cast, Collate, Concat
 from django.utils import timezone
 
@@ -300,17 +300,26 @@ def previous_values(rows: list[dict], year: int) -> dict[tuple[int, str, str], i
     return {(r["report__organization_id"], r["section"], r["key"]): r.get("previous") for r in rows}
 
 
-def all_peer_averages(scope: list[Organization], year: int) -> dict[tuple[str, str, str], tuple[float, int]]:
-    """Average and count of each cell per kind of organization across the subtree, both tables (one query)."""
+def _peer_figures(scope: list[Organization], year: int) -> dict[tuple[str, str, str], tuple[float, int, int]]:
+    """Average, count and largest value of each cell per kind of organization across the subtree,
+    both tables (one query)."""
     if not scope:
         return {}
     found = (
         _figures(scope, year, SOURCE_BY_SECTION)
         .values("section", "report__organization__kind", "key")
-        .annotate(average=Avg("value"), peers=Count("pk"))
+        .annotate(average=Avg("value"), peers=Count("pk"), largest=Max("value"))
         .order_by()
     )
-    return {(r["section"], r["report__organization__kind"], r["key"]): (float(r["average"]), r["peers"]) for r in found}
+    return {
+        (r["section"], r["report__organization__kind"], r["key"]): (float(r["average"]), r["peers"], r["largest"])
+        for r in found
+    }
+
+
+def all_peer_averages(scope: list[Organization], year: int) -> dict[tuple[str, str, str], tuple[float, int]]:
+    """Average and count of each cell per kind of organization across the subtree, both tables (one query)."""
+    return {k: (average, peers) for k, (average, peers, _) in _peer_figures(scope, year).items()}
 
 
 def peer_averages(
@@ -321,10 +330,18 @@ def peer_averages(
 
 
 def peer_outliers(
-    scope: list[Organization], year: int, averages: dict | None = None, source: Source | None = SOURCES[0]
+    scope: list[Organization],
+    year: int,
+    averages: dict | None = None,
+    source: Source | None = SOURCES[0],
+    largest: dict | None = None,
 ):
     """Cells far above the same cell's average among organizations of the same kind (values, to
-    paginate); one table's, or with ``source=None`` both tables' in the page's order."""
+    paginate); one table's, or with ``source=None`` both tables' in the page's order.
+
+    ``largest`` (each cell's largest value, from the same aggregate as the averages) leaves
+    out the cells nobody exceeds the threshold in: often all of them, and then no query runs.
+    """
     averages = all_peer_averages(scope, year) if averages is None else averages
     sections = [s.section for s in SOURCES] if source is None else [source.section]
     condition = Q(pk__in=[])
@@ -332,7 +349,11 @@ def peer_outliers(
         if section not in sections or peers < PEER_MINIMUM:
             continue
         threshold = max(FLOOR, average * PEER_RATIO)
+        if largest is not None and largest.get((section, kind, key), threshold + 1) <= threshold:
+            continue
         condition |= Q(section=section, report__organization__kind=kind, key=key, value__gt=threshold)
+    if condition == Q(pk__in=[]):
+        return CellFigure.objects.none().values()
     return _values(_figures(scope, year, sections).filter(condition), None if source is None else ORDER)
 
 
@@ -369,12 +390,14 @@ def summary(scope: list[Organization], year: int) -> dict:
     from django.core.cache import cache
 
     where = hashlib.sha256("|".join(sorted(o.path for o in scope)).encode()).hexdigest()[:32]
-    key = f"quality:summary:{year}:{where}:{_generation()}"
+    key = f"quality:summary:v2:{year}:{where}:{_generation()}"  # v2: lists no longer cached
     found = cache.get(key)
     if found is None:
+        figures = _peer_figures(scope, year)
         found = {
             "findings": findings_by_rule(scope, year),
-            "averages": all_peer_averages(scope, year),
+            "averages": {k: (average, peers) for k, (average, peers, _) in figures.items()},
+            "largest": {k: largest for k, (_, _, largest) in figures.items()},
             "computed_at": timezone.now(),
         }
         cache.set(key, found, SUMMARY_TTL)
@@ -382,7 +405,7 @@ def summary(scope: list[Organization], year: int) -> dict:
     return {
         **found,
         "history": history_outliers(scope, year, None)[:MAX_LISTED] if scope else none,
-        "peers": peer_outliers(scope, year, found["averages"], None)[:MAX_LISTED] if scope else none,
+        "peers": peer_outliers(scope, year, found["averages"], None, found["largest"])[:MAX_LISTED] if scope else none,
     }
 
 
