@@ -41,6 +41,8 @@ PAGES = {  # label: target p95 in ms
 TARGETS = {
     **{f"{label} (summed afresh)": target for label, target in PAGES.items()},
     **{f"{label} (sums kept)": target for label, target in PAGES.items()},
+    "province as a 汇总 government: its report's inputs (summed afresh)": 300,
+    "province as a 汇总 government: hierarchy input": 300,
     "province roll-up CSV first byte": 300,
     "province roll-up CSV whole": 3000,
     "province roll-up Excel": 3000,
@@ -131,6 +133,45 @@ def measure(runs: int) -> dict:
         assert response.status_code == 200
         times.append(time.perf_counter() - start)
     out["province roll-up Excel"] = {"times": times, "queries": None, "bytes": len(response.content)}
+    out |= _as_rollup_government(client, province, year, url(province), runs)
+    return out
+
+
+def _as_rollup_government(client, province, year: int, path: str, runs: int) -> dict:
+    """The province's government reporting for its jurisdiction (汇总) with every lower
+    government on 本级: its inputs are walked down the whole tree (ADR 0016). The scope
+    is set inside a transaction rolled back: the database is left as it was."""
+    from django.core.cache import cache
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from disclosure.jurisdiction.rollup import hierarchy_input
+    from disclosure.models import Organization, Report
+
+    out = {}
+    with transaction.atomic():
+        Organization.objects.filter(pk=province.pk).update(report_scope="rollup")
+        report = Report.objects.filter(organization=province, year=year).select_related("organization").first()
+        if report is None:
+            from disclosure.services.core import create_report
+
+            report = create_report(Organization.objects.get(pk=province.pk), year)
+        calls = {
+            "province as a 汇总 government: its report's inputs (summed afresh)": lambda: client.get(path),
+            "province as a 汇总 government: hierarchy input": lambda: hierarchy_input(report),
+        }
+        for label, call in calls.items():
+            times, queries = [], 0
+            call()
+            for _ in range(runs):
+                cache.clear()
+                with CaptureQueriesContext(connection) as ctx:
+                    start = time.perf_counter()
+                    call()
+                    times.append(time.perf_counter() - start)
+                queries = len(ctx.captured_queries)
+            out[label] = {"times": times, "queries": queries, "bytes": None}
+        transaction.set_rollback(True)
     return out
 
 
