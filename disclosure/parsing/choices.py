@@ -6,9 +6,9 @@ afterwards, each checked here against the table's own constraints:
 - ``apply_candidate``: the clerk picks one of the splits listed for a row whose
   run-together digits split more than one way (``digits_ambiguous``);
 - ``settle_with_previous``: last year's stored report fixes the split (table 三's
-  上年结转 = last year's 结转下年度继续办理; table 二's stock: 现行有效件数 = last
-  year's + 本年制发 − 本年废止 in the 2021 format, 上一年项目数量 = last year's
-  上一年项目数量 + 本年增/减 in the 2019 format);
+  carried over = last year's carried forward; table 二's stock: in force = last
+  year's in force + issued − repealed in the 2021 format, last year's count =
+  last year's count + this year's change in the 2019 format; labels in the registry);
 - ``zero_groups`` / ``apply_zero_groups``: blanks the office used for zero, shown in
   groups the clerk fills with 0 one by one (never silently).
 """
@@ -27,7 +27,7 @@ AMBIGUOUS = "digits_ambiguous"
 
 
 def row_name(fmt: Format, ref: str) -> str:
-    """The printed row a cell ref belongs to, in Chinese (表三“（一）予以公开”行)."""
+    """The printed row a cell ref belongs to, in Chinese (表三“<row label>”行, from the registry)."""
     spec = fmt.cell(ref)
     if spec.section == "active_disclosure":
         return f"表二{spec.table_label}“{spec.row_label}”行"
@@ -183,7 +183,7 @@ class ZeroGroup:
     """Blank cells of one printed row that may be zeros, and why."""
 
     id: str  # stable: the row's ref and the reason
-    row: str  # 表三“（一）予以公开”行
+    row: str  # 表三“<row label>”行
     reason: str  # implied (the row's or a column's sum leaves 0) or row_has_numbers
     cells: tuple[str, ...]
     labels: tuple[str, ...]

@@ -243,7 +243,7 @@ def _html_root(data: bytes):
     try:
         return lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
-        raise InvalidDocument(f"网页文件无法解析（{exc}）。", code="corrupted") from None
+        raise InvalidDocument("网页文件无法解析。", code="corrupted", params={"detail": str(exc)[:200]}) from None
 
 
 def page_meta(data: bytes) -> dict[str, str]:
@@ -384,8 +384,9 @@ def from_docx(data: bytes, name: str) -> list[Line]:
         document = Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many kinds on a damaged package
         raise InvalidDocument(
-            f"Word 文件“{name}”已损坏，无法打开（{type(exc).__name__}）。请在 Word/WPS 中打开后重新保存再上传。",
+            f"Word 文件“{name}”已损坏，无法打开。请在 Word/WPS 中打开后重新保存再上传。",
             code="corrupted",
+            params={"detail": type(exc).__name__},
         ) from None
     lines: list[Line] = []
 
@@ -455,11 +456,13 @@ def _check_pdf(data: bytes, name: str) -> None:
         raise InvalidDocument(bomb, code="zip_bomb") from None
     except PyPdfError as exc:
         raise InvalidDocument(
-            f"PDF 文件“{name}”已损坏或不完整，无法打开（{exc}）。请重新导出或下载后再上传。", code="corrupted"
+            f"PDF 文件“{name}”已损坏或不完整，无法打开。请重新导出或下载后再上传。",
+            code="corrupted",
+            params={"detail": str(exc)[:200]},
         ) from None
     except Exception as exc:  # pypdf fails in many ways on garbage
         raise InvalidDocument(
-            f"PDF 文件“{name}”已损坏或不完整，无法打开（{type(exc).__name__}）。", code="corrupted"
+            f"PDF 文件“{name}”已损坏或不完整，无法打开。", code="corrupted", params={"detail": type(exc).__name__}
         ) from None
 
 
@@ -471,7 +474,9 @@ def from_pdf(data: bytes, name: str) -> list[Line]:
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except Exception as exc:  # pdfminer's errors are many and unrelated
-        raise InvalidDocument(f"PDF 文件“{name}”已损坏，无法打开（{type(exc).__name__}）。", code="corrupted") from None
+        raise InvalidDocument(
+            f"PDF 文件“{name}”已损坏，无法打开。", code="corrupted", params={"detail": type(exc).__name__}
+        ) from None
     with pdf:
         try:
             for page_no, page in enumerate(pdf.pages, 1):
@@ -481,7 +486,7 @@ def from_pdf(data: bytes, name: str) -> list[Line]:
             raise
         except Exception as exc:
             raise InvalidDocument(
-                f"PDF 文件“{name}”内容损坏，无法读取（{type(exc).__name__}）。", code="corrupted"
+                f"PDF 文件“{name}”内容损坏，无法读取。", code="corrupted", params={"detail": type(exc).__name__}
             ) from None
     if not any(not line.blank for line in lines):
         raise InvalidDocument(

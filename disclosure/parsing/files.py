@@ -159,7 +159,9 @@ def check_zip(data: bytes, name: str) -> zipfile.ZipFile:
         members = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise InvalidDocument(
-            f"文件“{name}”已损坏或不完整，无法打开（{exc}）。请重新保存或重新下载后再上传。", code="corrupted"
+            f"文件“{name}”已损坏或不完整，无法打开。请重新保存或重新下载后再上传。",
+            code="corrupted",
+            params={"detail": str(exc)[:200]},
         ) from None
     max_unpacked = _setting("REPORT_UPLOAD_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES)
     max_ratio = _setting("REPORT_UPLOAD_MAX_ZIP_RATIO", DEFAULT_MAX_ZIP_RATIO)
@@ -389,8 +391,9 @@ def open_workbook(data: bytes, name: str, *, data_only: bool = True) -> Any:
         workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=data_only)
     except Exception as exc:  # openpyxl raises KeyError, ValueError, XML errors … on damage
         raise InvalidDocument(
-            f"Excel 文件“{name}”已损坏，无法打开（{type(exc).__name__}）。请在 Excel/WPS 中打开后重新保存再上传。",
+            f"Excel 文件“{name}”已损坏，无法打开。请在 Excel/WPS 中打开后重新保存再上传。",
             code="corrupted",
+            params={"detail": type(exc).__name__},
         ) from None
     check_sheet_extent(workbook)
     return workbook

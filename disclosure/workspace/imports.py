@@ -151,6 +151,7 @@ def pending_import(request: HttpRequest, org_code: str, pk) -> HttpResponse:
             "splits": splits,
             "zero_groups": [g.as_dict() for g in zero_groups(doc, under_choice)],
             "doc": doc,
+            "fmt": reg.get_format(doc["format"]),
             "preview": report_context(doc, draft=True)["report"],
             "findings": findings,
             "counts": {s.value: sum(f.severity == s for f in findings) for s in Severity},

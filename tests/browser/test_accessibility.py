@@ -382,14 +382,7 @@ def archive_job(jurisdiction, people, settings):
     return job
 
 
-# The archive's unreadable PDF is told with the PDF library's English message in it
-# (disclosure/parsing/extract.py, "已损坏或不完整，无法打开（{exc}）"): not this task's file.
-ENGLISH_IN_PARSER = pytest.mark.xfail(strict=True, reason="the PDF reader's English exception text on screen")
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=ENGLISH_IN_PARSER) if n == "archive-job" else n for n in JURISDICTION_PAGES]
-)
+@pytest.mark.parametrize("name", JURISDICTION_PAGES)
 def test_it_finds_no_serious_violation_on_a_jurisdiction_page(name, archive_job, sign_in, live_server, axe, shots):
     user, path, shown = JURISDICTION_PAGES[name]
     page = sign_in(user, PASSWORD, path=path.format(job=archive_job.pk))

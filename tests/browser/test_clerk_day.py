@@ -217,7 +217,7 @@ def test_it_lets_a_clerk_withdraw_and_ask_for_a_correction_where_the_report_is(s
     Report.objects.filter(pk=report.pk).update(status=Report.Status.PUBLISHED)
     page.goto(page.url.split("/workspace/")[0] + f"/workspace/test-org/{YEAR}/basic/")
     page.get_by_role("button", name="申请更正").click()
-    expect(page.locator(".alert-success")).to_contain_text("已更正")
+    expect(page.locator(".alert-success")).to_contain_text("已申请更正")
     assert Report.objects.get(pk=report.pk).status == Report.Status.DRAFT
     expect(page.locator("#step-form")).to_be_visible()
     shots(page, "corrected")
