@@ -309,3 +309,16 @@ def test_it_still_fills_from_approved_reports_for_the_clerk(drafting):
     figures = offerable(build_rollup(district, 2021, lists=False))
     assert figures[CELL] == "4"
     assert fill_from_rollup(report, actor=clerk, refs=[CELL], shown=figures, bases={}).written == [CELL]
+
+
+def test_it_checks_the_city_again_when_a_district_changes_what_its_report_covers(city):
+    from disclosure.services.rollup import set_report_scope
+
+    figures = offerable(build_rollup(city.organization, 2021, lists=False))
+    fill_from_rollup(city, actor=None, refs=list(figures), shown=figures, bases={})
+    city.refresh_from_db()
+    assert not {"hierarchy.rollup", "hierarchy.undecided"} & set(city.finding_rules)
+    # The district now reports for its department: the city's inputs lose the department's 11.
+    set_report_scope(Organization.objects.get(code="district"), "rollup", actor=None)
+    city.refresh_from_db()
+    assert "hierarchy.rollup" in city.finding_rules
