@@ -105,5 +105,6 @@ bench: system-deps python-deps
 	$(PY) bench/pdf_render.py
 	$(PY) bench/http_load.py
 	$(PY) bench/publish.py
-	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $(PY) bench/scale.py; \
-	else echo "PostgreSQL not reachable on 127.0.0.1:5432: skipped bench/scale.py"; fi
+	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $(PY) bench/scale.py \
+		&& DATABASE_URL=postgres://postgres@127.0.0.1:5432/reportsite_scale_10000 $(PY) bench/http_scale.py; \
+	else echo "PostgreSQL not reachable on 127.0.0.1:5432: skipped bench/scale.py and bench/http_scale.py"; fi
