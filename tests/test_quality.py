@@ -67,7 +67,7 @@ def test_it_stops_flagging_after_checked_and_flags_again_when_the_value_changes(
     page = supervisor.get(reverse("review:quality"), {"year": 2022})
     assert f'data-cell="{CELL}"' in page.text and "上年 20，本年 200（10.0 倍）" in page.text
 
-    with django_capture_on_commit_callbacks(execute=True):  # the cached figures are forgotten on commit
+    with django_capture_on_commit_callbacks(execute=True):  # as in a request: what runs on commit runs
         answer = supervisor.post(
             reverse("review:outlier_check"),
             {"organization": "test-org", "year": 2022, "cell": CELL, "value": "200", "note": "新设窗口，电话核实无误"},
@@ -89,7 +89,7 @@ def test_it_stops_flagging_after_checked_and_flags_again_when_the_value_changes(
         cells={"applications.new_received.natural_person": "300"},
     )
     assert ("test-org", "new_received") in flagged_history(world)
-    cache.clear()  # the page's figures are kept a few minutes: read them afresh
+    # No cache to clear: the lists of flagged cells are read live on every request.
     assert f'data-cell="{CELL}"' in supervisor.get(reverse("review:quality"), {"year": 2022}).text
 
 
