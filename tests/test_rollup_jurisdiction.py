@@ -322,3 +322,21 @@ def test_it_checks_the_city_again_when_a_district_changes_what_its_report_covers
     set_report_scope(Organization.objects.get(code="district"), "rollup", actor=None)
     city.refresh_from_db()
     assert "hierarchy.rollup" in city.finding_rules
+
+
+def test_it_checks_the_city_again_after_a_write_to_a_lower_governments_department(
+    city, django_capture_on_commit_callbacks
+):
+    from disclosure.services.findings import store_findings
+
+    figures = offerable(build_rollup(city.organization, 2021, lists=False))
+    fill_from_rollup(city, actor=None, refs=list(figures), shown=figures, bases={})
+    city.refresh_from_db()
+    assert not {"hierarchy.rollup", "hierarchy.undecided"} & set(city.finding_rules)
+    # The district reports for itself alone: its department's report is the city's input.
+    department = report_queryset().get(organization__code="district-edu", year=2021)
+    ApplicationRow.objects.filter(report=department, row="new_received").update(natural_person=12)
+    with django_capture_on_commit_callbacks(execute=True):
+        store_findings(department)
+    city.refresh_from_db()
+    assert "hierarchy.rollup" in city.finding_rules

@@ -70,7 +70,7 @@ RULE_NAMES = {
     "narrative.numbers": "文字与表格数字一致",
     "narrative.year": "文字中的年度",
     "cross_year.carried_over": "上年结转与上年报告一致",
-    "cross_year.in_force": "现行有效件数与上年衔接",
+    "cross_year.in_force": "主动公开存量与上年衔接",
     "cross_year.previous": "上年数据与上年报告一致",
     "cross_year.outlier": "与上年相比变化异常",
     "header.issued_on": "成文日期不晚于今天",

@@ -138,20 +138,19 @@ def parent_checks_once() -> Iterator[None]:
 
 
 def _recheck_parent_on_commit(report: Report) -> None:
-    """A child's report is an input of its parent government's roll-up check."""
-    parent_id = report.organization.parent_id if report.organization_id else None
-    if parent_id is None:
+    """A report is an input of the nearest 汇总 government above it (reached through
+    lower governments on 本级): that government's roll-up check is stored again."""
+    if not report.organization_id or report.organization.parent_id is None:
         return
+    from ..jurisdiction.rollup import covering_government_ids
+
     year = report.year
     pending = _pending()
-    if pending is not None:
-        pending.add((parent_id, year))
-        return
-
-    def recheck() -> None:
-        store_parent_findings(parent_id, year)
-
-    transaction.on_commit(recheck, robust=True)
+    for government_id in covering_government_ids(report.organization):
+        if pending is not None:
+            pending.add((government_id, year))
+            continue
+        transaction.on_commit(lambda pk=government_id: store_parent_findings(pk, year), robust=True)
 
 
 def store_parent_findings(organization_id: int, year: int) -> None:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -85,6 +86,9 @@ class Command(BaseCommand):
             with transaction.atomic():
                 n = self._reports(y, offices, mix, rng)
             self.stdout.write(f"{y}: {n} reports ({time.monotonic() - started:.0f} s)")
+        # Reports are bulk-created: the quality page's stored figures (CellFigure) are derived here.
+        call_command("refresh_outliers", stdout=self.stdout)
+        self.stdout.write(f"outlier figures ({time.monotonic() - started:.0f} s)")
         password = self._users(province, options["password"])
         self.stdout.write(f"supervisors scale-province, scale-district / {password}")
 
