@@ -1,6 +1,7 @@
 """Admin for organizations, memberships, reports (computed cells read-only)."""
 
 from django.contrib import admin, messages
+from django.db import transaction
 
 from . import services
 from .models import (
@@ -16,7 +17,11 @@ from .models import (
 )
 from .rules import check_document
 from .selectors import export_report
-from .services.findings import with_hierarchy
+from .services.findings import (
+    store_next_year_findings,
+    store_organization_findings,
+    with_hierarchy,
+)
 from .services.rollup import RollupRefused, set_report_scope
 
 admin.site.site_header = "政府信息公开工作年度报告 管理后台"
@@ -42,11 +47,13 @@ class OrganizationAdmin(admin.ModelAdmin):
         # What a government's report covers goes through its service: audited, checked,
         # and the hierarchy rules' stored counts follow (ADR 0016).
         wanted = obj.report_scope
-        if obj.pk is not None:
-            obj.report_scope = Organization.objects.filter(pk=obj.pk).values_list("report_scope", flat=True).first()
-        else:
-            obj.report_scope = Organization.Scope.OWN
+        before = Organization.objects.filter(pk=obj.pk).first() if obj.pk is not None else None
+        obj.report_scope = before.report_scope if before is not None else Organization.Scope.OWN
         super().save_model(request, obj, form, change)
+        if before is None or before.parent_id != obj.parent_id or before.kind != obj.kind:
+            # Created, moved or re-typed: the 汇总 governments above its old and new place
+            # have other inputs now, and a re-typed one's own reports other rules.
+            _recheck_placement(obj, before)
         if wanted != obj.report_scope:
             try:
                 set_report_scope(obj, wanted, actor=request.user)
@@ -54,6 +61,21 @@ class OrganizationAdmin(admin.ModelAdmin):
                 messages.error(request, exc.message)
             else:
                 obj.report_scope = wanted
+
+
+def _recheck_placement(org: Organization, before: Organization | None) -> None:
+    from .jurisdiction.rollup import covering_government_ids
+
+    def recheck() -> None:
+        governments = set(covering_government_ids(org))
+        if before is not None:
+            governments |= set(covering_government_ids(before))  # the old place's ancestors
+        for government in Organization.objects.filter(pk__in=governments):
+            store_organization_findings(government)
+        if before is not None and before.kind != org.kind:
+            store_organization_findings(org)
+
+    transaction.on_commit(recheck, robust=True)
 
 
 @admin.register(Membership)
@@ -144,6 +166,16 @@ class ReportAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        # Next year's report compared itself with this one (cross-year rules, outlier figures).
+        transaction.on_commit(lambda: store_next_year_findings(obj), robust=True)
+
+    def delete_queryset(self, request, queryset) -> None:
+        deleted = list(queryset)
+        super().delete_queryset(request, queryset)
+        transaction.on_commit(lambda: [store_next_year_findings(r) for r in deleted], robust=True)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting is the largest content change: drafts only, never one under review or published.

@@ -28,13 +28,14 @@ from django.db.models import Max
 from . import selectors
 from .calendar import future_issue_date_message, today
 from .interchange import dumps
+from .jurisdiction.rollup import FINAL_STATUSES as ROLLUP_INPUT_STATUSES
 from .models import Job, Membership, Publication, Report, Revision
 from .permissions import roles_for
 from .portal import published as portal
 from .rules import Finding, Severity
 from .selectors import check_report, export_report
 from .services import User, add_comment, record_event, valid_anchor
-from .services.findings import store_findings, store_next_year_findings
+from .services.findings import recheck_covering_governments, store_findings, store_next_year_findings
 
 S = Report.Status
 R = Membership.Role
@@ -239,6 +240,10 @@ def transition(report: Report, action: Action, *, actor: User | None, comment: s
     report.status = rule.target
     report.version += 1
     report.save()
+    if (old in ROLLUP_INPUT_STATUSES) != (rule.target in ROLLUP_INPUT_STATUSES):
+        # Returned after approval, or reopened for correction: the report leaves (or joins)
+        # the inputs of the 汇总 government above, whose stored counts are checked again.
+        recheck_covering_governments(report)
     details: dict = {}
     if action == Action.SUBMIT:
         details["revision"] = freeze(report, Revision.Event.SUBMISSION, actor).number

@@ -261,3 +261,44 @@ def test_the_upload_lists_names_without_unpacking(world):
     rows = rows_of(job)
     assert rows["b/damaged.txt"]["outcome"] == "unreadable" and "已损坏" in rows["b/damaged.txt"]["reason"]
     assert rows["a/r.txt"]["action"] == "已导入"
+
+
+# -- 4. members zipfile cannot read, and a mapping that names no office -----------------------
+
+
+def _patched(files: dict[str, bytes], victim: str, *, flag: int = 0, method: int | None = None) -> bytes:
+    """A zip whose central directory says ``victim`` is encrypted (flag bit 0) or packed by
+    another method: what government archives hold, and what zipfile refuses to read."""
+    data = bytearray(_zip(files))
+    at = 0
+    while (at := data.find(b"PK\x01\x02", at)) != -1:
+        length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + length].decode() == victim:
+            data[at + 8 : at + 10] = (int.from_bytes(data[at + 8 : at + 10], "little") | flag).to_bytes(2, "little")
+            if method is not None:
+                data[at + 10 : at + 12] = method.to_bytes(2, "little")
+        at += 4
+    return bytes(data)
+
+
+@pytest.mark.parametrize("flag, method, words", [(1, None, "已加密"), (0, 9, "压缩方式不受支持")])
+def test_a_member_zipfile_cannot_read_is_one_unreadable_row(world, flag, method, words):
+    files = {"good.txt": report_text("测试局", 2021), "bad.txt": report_text("邻局", 2021, seed=2)}
+    upload(world.client("parent_supervisor"), _patched(files, "bad.txt", flag=flag, method=method))
+    job = latest_job()
+    assert job.status == Job.Status.SUCCEEDED
+    rows = rows_of(job)
+    assert rows["bad.txt"]["outcome"] == "unreadable" and words in rows["bad.txt"]["reason"]
+    assert rows["good.txt"]["outcome"] == "complete"
+    assert [r.organization.code for r in Report.objects.all()] == ["test-org"]
+
+
+def test_a_mapping_to_a_code_outside_the_jurisdiction_is_not_replaced_by_the_printed_name(world):
+    upload(
+        world.client("parent_supervisor"),
+        _zip({"r.txt": report_text("测试局", 2021)}),
+        mapping="r.txt\tno-such-code",
+    )
+    row = rows_of(latest_job())["r.txt"]
+    assert row["outcome"] == "unmatched" and "no-such-code" in row["reason"]
+    assert not Report.objects.exists()

@@ -340,3 +340,17 @@ def test_it_checks_the_city_again_after_a_write_to_a_lower_governments_departmen
         store_findings(department)
     city.refresh_from_db()
     assert "hierarchy.rollup" in city.finding_rules
+
+
+def test_it_checks_the_city_again_when_an_approved_input_is_returned(city, django_capture_on_commit_callbacks):
+    from disclosure.workflow import Action, transition
+
+    figures = offerable(build_rollup(city.organization, 2021, lists=False))
+    fill_from_rollup(city, actor=None, refs=list(figures), shown=figures, bases={})
+    city.refresh_from_db()
+    assert "hierarchy.undecided" not in city.finding_rules
+    department = Report.objects.get(organization__code="city-edu", year=2021)
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(department, Action.RETURN, actor=None, comment="请核对。")
+    city.refresh_from_db()
+    assert "hierarchy.undecided" in city.finding_rules  # its input is no longer approved

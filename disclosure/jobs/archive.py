@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import lzma
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -55,6 +56,8 @@ EXISTING = "已存在，未改变"
 DRY_RUN = "试运行，未写入"
 REFUSED = "未导入"
 SAME_NAME = "多个机关同名（“{name}”：{codes}），请在对照文件中写明代码"
+DAMAGED_MEMBER = "文件在压缩包中已损坏或压缩方式不受支持，无法读出；请重新打包后上传。"
+UNKNOWN_CODE = "对照文件中的代码“{code}”不是本辖区的机关，未按文件中的名称匹配；请核对对照文件"
 # The zip a supervisor uploads holds a jurisdiction's reports: ten uploads' worth by default.
 ARCHIVE_MAX_FACTOR = 10
 
@@ -177,21 +180,29 @@ class Importer:
         mapping = self.options.mapping
         if member.size > max_upload_bytes():
             return _Read(Row(name, "unreadable", f"文件超过上传大小上限（{max_upload_bytes() // (1024 * 1024)} MB）"))
-        org = self.by_code.get(mapping.get(name) or mapping.get(filename) or "")
+        mapped = mapping.get(name) or mapping.get(filename) or ""
+        org = self.by_code.get(mapped)
+        if mapped and org is None:
+            # A mapping exists to override the printed name: never fall back to it.
+            return _Read(Row(name, "unmatched", UNKNOWN_CODE.format(code=mapped)))
         try:
             data = member.load()
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError):
-            # One damaged member is one unreadable row, not a failed archive (zipfile's English
-            # reason stays off the page).
-            return _Read(Row(name, "unreadable", "文件在压缩包中已损坏，无法读出；请重新打包后上传。"))
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, NotImplementedError, ValueError, OSError, EOFError):
+            # One damaged member (or one packed by a method zipfile cannot unpack) is one
+            # unreadable row, not a failed archive (zipfile's English reason stays off the page).
+            return _Read(Row(name, "unreadable", DAMAGED_MEMBER))
+        except RuntimeError:  # zipfile: an encrypted member needs a password (checked after its subclass above)
+            return _Read(Row(name, "unreadable", "文件在压缩包中已加密，无法读出；请去掉密码后重新打包上传。"))
         try:
             result = parse_untrusted(data, filename=filename, org_name=org.name if org else None)
         except InvalidDocument as exc:
             return _Read(Row(name, "unreadable", "；".join(exc.messages)))
         doc = result.document
         printed = doc["organization"]["name"]
-        if org is None:
-            org = self.by_code.get(mapping.get(printed, ""))
+        if org is None and mapping.get(printed):
+            org = self.by_code.get(mapping[printed])
+            if org is None:
+                return _Read(Row(name, "unmatched", UNKNOWN_CODE.format(code=mapping[printed]), year=doc["year"]))
         if org is None:
             named = self.by_name.get(key(printed), [])
             if len(named) > 1:

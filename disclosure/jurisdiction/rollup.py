@@ -279,9 +279,18 @@ def _org_refs(rows) -> list[OrgRef]:
     return [OrgRef(r["code"], r["name"], r["kind"], r["report_status"]) for r in rows]
 
 
-def coverage_lists(root: Organization, year: int, scope: str, drafts: bool, limit: int | None = LIST_LIMIT):
+def coverage_lists(
+    root: Organization,
+    year: int,
+    scope: str,
+    drafts: bool,
+    limit: int | None = LIST_LIMIT,
+    *,
+    included: bool = True,
+):
     """Included, missing and not-yet-approved organizations, each list limited: one query
-    (a row number per group, in tree order)."""
+    (a row number per group, in tree order). ``included=False`` leaves the first list empty
+    without reading it (the hierarchy rule names only what is missing or pending)."""
     chosen = statuses(drafts)
     group = Case(
         When(report_status__isnull=True, then=Value("missing")),
@@ -296,6 +305,8 @@ def coverage_lists(root: Organization, year: int, scope: str, drafts: bool, limi
         .order_by("path", "code")
         .values("code", "name", "kind", "report_status", "group")
     )
+    if not included:
+        rows = rows.exclude(group="included")
     if limit is not None:
         rows = rows.annotate(
             rank=Window(RowNumber(), partition_by=[F("group")], order_by=[F("path").asc(), F("code").asc()])
@@ -389,7 +400,7 @@ def hierarchy_input(report: Report):
     if not covers_departments(org):
         return None
     rollup = build_rollup(org, report.year, scope=CHILDREN, drafts=False, lists=False)
-    _, missing, pending = coverage_lists(org, report.year, CHILDREN, False, limit=None)
+    _, missing, pending = coverage_lists(org, report.year, CHILDREN, False, limit=None, included=False)
     unit = report.procurement_unit if rollup.fmt.unit_table is not None else None
     sums: dict[str, Any] = {}
     for ref, cell in rollup.cells.items():

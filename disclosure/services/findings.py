@@ -84,7 +84,7 @@ def store_findings(
     if pending is not None:
         # Checked just now with its children as they are: no need to check it again at the end.
         pending.discard((report.organization_id, report.year))
-    _recheck_parent_on_commit(report)
+    recheck_covering_governments(report)
     return report
 
 
@@ -137,7 +137,7 @@ def parent_checks_once() -> Iterator[None]:
         store_parent_findings(organization_id, year)
 
 
-def _recheck_parent_on_commit(report: Report) -> None:
+def recheck_covering_governments(report: Report) -> None:
     """A report is an input of the nearest 汇总 government above it (reached through
     lower governments on 本级): that government's roll-up check is stored again."""
     if not report.organization_id or report.organization.parent_id is None:
