@@ -133,9 +133,13 @@ def test_it_keeps_the_findings_in_step_with_a_refused_cell_and_stops_next_at_it(
     expect(page.locator("h2.h5")).to_have_text(report.spec.section("applications").title)
     expect(page.locator(f'td[data-ref="{ref}"] .cell-error[role="alert"]')).to_contain_text("数值过大")
     assert page.evaluate("document.activeElement.dataset.ref") == ref
-    assert page.evaluate(f"""(() => {{
+    # Bootstrap scrolls smoothly: wait for the cell to arrive in view.
+    page.wait_for_function(
+        f"""() => {{
         const r = document.querySelector('input[data-ref="{ref}"]').getBoundingClientRect();
-        return r.top >= 0 && r.bottom <= window.innerHeight; }})()""")
+        return r.top >= 0 && r.bottom <= window.innerHeight; }}""",
+        timeout=5000,
+    )
     expect(page.locator("#step-alert")).to_contain_text("数值过大")
     expect(page.locator("#step-alert")).to_have_attribute("aria-live", "assertive")
     shots(page, "next-stopped")
