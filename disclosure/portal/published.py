@@ -28,11 +28,9 @@ from ..text import spreadsheet_safe
 CACHE_TTL = 3600
 
 
-def generation(org_code: str, year: int) -> str:
-    """The current cache generation of a report's "newest version" entries."""
+def _generation(key: str) -> str:
     from django.core.cache import cache
 
-    key = f"portal:generation:{org_code}:{year}"
     value = cache.get(key)
     if value is None:
         # Lost (evicted, cleared): a new one leaves the old entries unread.
@@ -42,6 +40,16 @@ def generation(org_code: str, year: int) -> str:
     return value
 
 
+def generation(org_code: str, year: int) -> str:
+    """The current cache generation of a report's "newest version" entries."""
+    return _generation(f"portal:generation:{org_code}:{year}")
+
+
+def organization_generation(org_code: str) -> str:
+    """Changes with any publication of the organization: a report page lists its other years."""
+    return _generation(f"portal:generation:{org_code}")
+
+
 def meta_key(org_code: str, year: int, number: int | None = None) -> str:
     if number is not None:  # a numbered revision never changes
         return f"portal:meta:{org_code}:{year}:{number}"
@@ -49,7 +57,7 @@ def meta_key(org_code: str, year: int, number: int | None = None) -> str:
 
 
 def page_key(org_code: str, year: int) -> str:
-    return f"portal:page:{org_code}:{year}:{generation(org_code, year)}"
+    return f"portal:page:{org_code}:{year}:{generation(org_code, year)}:{organization_generation(org_code)}"
 
 
 def forget(org_code: str, year: int) -> None:
@@ -57,6 +65,7 @@ def forget(org_code: str, year: int) -> None:
     from django.core.cache import cache
 
     cache.set(f"portal:generation:{org_code}:{year}", uuid.uuid4().hex, None)
+    cache.set(f"portal:generation:{org_code}", uuid.uuid4().hex, None)  # its other years' pages list it
 
 
 def published_title(doc: dict) -> str:

@@ -178,4 +178,8 @@ def set_report_scope(organization: Organization, scope: str, *, actor: User | No
     store_organization_findings(organization)
     for above in Organization.objects.filter(pk__in=covering_government_ids(organization)):
         store_organization_findings(above)
+    # The public comparison counts a 汇总 government's report instead of its subtree.
+    from ..portal.published import forget_statistics  # the portal imports the services
+
+    transaction.on_commit(forget_statistics, robust=True)
     return organization
