@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
 from django.urls import reverse_lazy
 
-from . import services
+from . import services, throttling
 from .forms import OwnPasswordChangeForm, QueuedPasswordResetForm
 
 
@@ -35,6 +36,9 @@ class PasswordResetView(auth_views.PasswordResetView):
         return {"site_url": settings.SITE_URL.rstrip("/")}
 
     def form_valid(self, form):
+        if not throttling.allow_password_reset(self.request, form.cleaned_data["email"]):
+            # Over a limit: no mail, and the very answer a sent mail gets (never an oracle).
+            return HttpResponseRedirect(self.get_success_url())
         self.extra_email_context = self.get_extra_email_context()
         return super().form_valid(form)
 
