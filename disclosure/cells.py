@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
 
 from . import formats as reg
+from .errors import CodedError
 from .formats import CellKind
 from .interchange import MAX_AMOUNT_PLACES, decimal_places
 from .text import excerpt
@@ -41,12 +41,8 @@ INTEGER = re.compile(r"^[+-]?[0-9]+$")
 DECIMAL = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 
 
-class CellInputError(ValueError):
-    def __init__(self, message: str, code: str, params: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.params = params or {}
+class CellInputError(CodedError, ValueError):
+    """What a clerk typed cannot be a value of this cell."""
 
 
 def normalize(text: str) -> str:

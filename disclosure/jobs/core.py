@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..errors import CodedError
 from ..models import Job, Organization, Report
 from ..services import User, record_event
 
@@ -22,15 +23,11 @@ Kind = Job.Kind
 Status = Job.Status
 
 
-class JobFailed(Exception):
+class JobFailed(CodedError):
     """A failure no retry can mend (a refused file, a report changed meanwhile):
     the job fails at once with this Chinese message. Carries ``code`` and ``params``."""
 
-    def __init__(self, message: str, code: str = "failed", params: dict | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.params = params or {}
+    default_code = "failed"
 
 
 class TransientError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from ..errors import CodedError
 from ..models import (
     Comment,
     Report,
@@ -20,14 +21,10 @@ class InvalidComment(Exception):
         self.message = message
 
 
-class ResolveRefused(PermissionDenied):
+class ResolveRefused(CodedError, PermissionDenied):
     """Someone who may not settle this comment tried to (a 403 where it reaches a view)."""
 
-    def __init__(self, message: str, code: str, params: dict | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.params = params or {}
+    default_code = "forbidden"
 
 
 RESOLVE_REFUSED_MESSAGE = "审核人的意见只能由提出意见的人或本机关的审核人、督办人标记为已解决；您可以回复这条意见。"

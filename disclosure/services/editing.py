@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from .. import formats as reg
 from ..calendar import future_issue_date_message, today
+from ..errors import CodedError
 from ..formats.common import NARRATIVE_REPORT_MAX_CHARS, narrative_length, part_length_error
 from ..interchange import (
     derive_totals,
@@ -102,14 +103,8 @@ class NotEditable(Exception):
         self.params = {"status": report.status}
 
 
-class InvalidEdit(ValueError):
+class InvalidEdit(CodedError, ValueError):
     """A save that cannot be decided: no base for an edit, or a version the report never had."""
-
-    def __init__(self, message: str, *, code: str, params: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.params = params or {}
 
 
 @dataclass

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from ..errors import CodedError
 from ..jurisdiction.completeness import supervises
 from ..jurisdiction.quality import current_value, is_checked_cell
 from ..models import Organization, OutlierCheck
@@ -18,14 +19,8 @@ from .core import User, record_event
 NOTE_MAX = 2000
 
 
-class InvalidOutlierCheck(Exception):
-    """A mark refused: ``code`` and ``params`` as Django's ValidationError carries them."""
-
-    def __init__(self, message: str, code: str, params: dict | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.params = params or {}
+class InvalidOutlierCheck(CodedError):
+    """A 已核实 mark refused."""
 
 
 @transaction.atomic

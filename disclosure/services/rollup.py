@@ -10,12 +10,12 @@ own. And who may choose what a government's report covers (本级 or 汇总).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import transaction
 
 from .. import formats as reg
 from .. import permissions
+from ..errors import CodedError
 from ..jurisdiction.rollup import (
     CHILDREN,
     Rollup,
@@ -31,12 +31,8 @@ from .editing import NotEditable, SaveResult, save_edits
 from .findings import store_organization_findings
 
 
-class RollupRefused(Exception):
-    def __init__(self, message: str, *, code: str, params: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.params = params or {}
+class RollupRefused(CodedError):
+    """A fill or a change of report scope refused."""
 
 
 @dataclass
