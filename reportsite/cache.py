@@ -3,7 +3,9 @@
 Django's own RedisCache raises on a refused connection, so a Redis restart
 would turn every cached public page into a 500. Here a read misses, a write
 is dropped and the error is logged (at most once a minute per process); the
-callers then read the database, as on any miss.
+callers then read the database, as on any miss. ``incr``/``decr`` still raise:
+a counter that silently passes would lift a limit (accounts.throttling's reset
+mails count there and refuse to send while the cache is down, ADR 0013).
 """
 
 from __future__ import annotations
