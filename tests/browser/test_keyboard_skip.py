@@ -15,6 +15,7 @@ from disclosure.wizard import steps
 from disclosure.workflow import Action, readiness, transition
 
 from ..factories import balanced_document
+from .conftest import axe_violations, describe_violations
 from .test_keyboard import assert_focus_visible, focused
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,6 +61,7 @@ def test_it_skips_table_three_from_the_step_heading_and_comes_back(report, sign_
     expect(page.locator("h2.h5")).to_have_text(TITLE)
     skip = page.locator("a.grid-skip", has_text="跳过表格")
     expect(skip).to_have_count(1)
+    expect(page.locator("#step-form")).not_to_contain_text("Tab stop")  # the template's comment stays out
     # Hidden until focused, but never display:none (Tab must reach it).
     assert skip.evaluate("(a) => getComputedStyle(a).display") != "none"
     assert skip.evaluate("(a) => a.getBoundingClientRect().width") <= 1
@@ -69,6 +71,8 @@ def test_it_skips_table_three_from_the_step_heading_and_comes_back(report, sign_
     assert_focus_visible(page)
     assert skip.evaluate("(a) => a.getBoundingClientRect().width") > 20, "the focused skip link is not shown"
     shots(page, "skip-link-focused")
+    shown = axe_violations(page)  # shown, the link passes WCAG AA too (contrast, name)
+    assert not shown, describe_violations(shown)
 
     page.keyboard.press("Enter")
     page.wait_for_function(f"() => ({WHERE})() === 'after'", timeout=3000)
