@@ -138,3 +138,20 @@ def test_it_skips_the_read_only_grid_of_a_submitted_report(report, sign_in, live
     page.wait_for_function(f"() => ({WHERE})() === 'after'", timeout=3000)
     assert focused(page, "#grid-end-applications")
     assert_focus_visible(page)
+
+
+def test_it_skips_the_navigation_with_the_first_tab(report, sign_in, live_server):
+    page = sign_in("clerk", PASSWORD, path=STEP)
+    expect(page.locator("h2.h5")).to_have_text(TITLE)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("Tab")
+    link = page.locator("a.skip-link")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "跳到正文"
+    assert link.evaluate("(a) => a.getBoundingClientRect().width") > 20, "the focused skip link is not shown"
+    assert_focus_visible(page)
+    shown = axe_violations(page)
+    assert not shown, describe_violations(shown)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # past the navigation: the next stop is inside the page's content
+    assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+    assert not page.evaluate("document.getElementById('main-nav').contains(document.activeElement)")
