@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from scale_common import p95
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 CONFIG = ROOT / "reportsite" / "gunicorn_conf.py"
@@ -94,11 +96,6 @@ def get(path: str, cookie: str = "", *, stream: bool = False) -> tuple[int, floa
     whole = (time.perf_counter() - start) * 1000
     conn.close()
     return response.status, first, whole, size
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def worker_peaks(master: int) -> list[float]:

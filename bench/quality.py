@@ -21,12 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from scale_common import db_url, print_table
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -47,10 +47,6 @@ TARGETS = {  # label: target in ms (issue 16: province pages p95 ≤ 300 ms, a d
     "portal /stats/ compare, cached": 20,
     "portal organization page, cold": 200,
 }
-
-
-def _db_url(base: str, name: str) -> str:
-    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
 
 
 def _time(client, url: str, params: dict, runs: int, *, before=None) -> dict:
@@ -151,26 +147,6 @@ def measure(runs: int) -> dict:
     return out
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-def report(results: dict[int, dict]) -> None:
-    sizes = sorted(results)
-    print()
-    print("| page | target | " + " | ".join(f"{results[n]['orgs']} orgs median / p95 (queries)" for n in sizes) + " |")
-    print("|---|---|" + "---|" * len(sizes))
-    for label, target in TARGETS.items():
-        cells = []
-        for n in sizes:
-            r = results[n][label]
-            med, p95 = statistics.median(r["times"]) * 1000, _p95(r["times"]) * 1000
-            mark = "" if p95 <= target else " **missed**"
-            cells.append(f"{med:.0f} / {p95:.0f} ms ({r['queries']}){mark}")
-        print(f"| {label} | ≤ {target} ms | " + " | ".join(cells) + " |")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orgs", type=int, nargs="+", default=[1000, 3000, 10000])
@@ -185,7 +161,7 @@ def main() -> None:
         sys.exit("Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres")
     results = {}
     for orgs in args.orgs:
-        url = _db_url(base, f"reportsite_scale_{orgs}")
+        url = db_url(base, f"reportsite_scale_{orgs}")
         env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "reportsite.settings_test"}
         done = subprocess.run(
             [PY, __file__, "--measure", "--runs", str(args.runs)], env=env, check=True, capture_output=True, text=True
@@ -196,8 +172,8 @@ def main() -> None:
             f"{results[orgs]['checked cells']} cells marked for one run",
             flush=True,
         )
-        report({orgs: results[orgs]})
-    report(results)
+        print_table({orgs: results[orgs]}, TARGETS)
+    print_table(results, TARGETS)
 
 
 if __name__ == "__main__":

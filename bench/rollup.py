@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from scale_common import db_url, print_table
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -47,10 +47,6 @@ TARGETS = {
     "province roll-up CSV whole": 3000,
     "province roll-up Excel": 3000,
 }
-
-
-def _db_url(base: str, name: str) -> str:
-    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
 
 
 def _exists(url: str) -> bool:
@@ -175,28 +171,6 @@ def _as_rollup_government(client, province, year: int, path: str, runs: int) -> 
     return out
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-def report(results: dict[int, dict]) -> None:
-    sizes = sorted(results)
-    print()
-    heads = " | ".join(f"{results[n]['orgs']} orgs median / p95 (queries)" for n in sizes)
-    print(f"| page | target p95 | {heads} |")
-    print("|---|---|" + "---|" * len(sizes))
-    for label, target in TARGETS.items():
-        cells = []
-        for n in sizes:
-            r = results[n][label]
-            med, p95 = statistics.median(r["times"]) * 1000, _p95(r["times"]) * 1000
-            mark = "" if p95 <= target else " **missed**"
-            q = f" ({r['queries']})" if r["queries"] is not None else ""
-            cells.append(f"{med:.0f} / {p95:.0f} ms{q}{mark}")
-        print(f"| {label} | ≤ {target} ms | " + " | ".join(cells) + " |")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orgs", type=int, nargs="+", default=[1000, 3000, 10000])
@@ -211,7 +185,7 @@ def main() -> None:
         sys.exit("Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres")
     results = {}
     for orgs in args.orgs:
-        url = _db_url(base, f"reportsite_scale_{orgs}")
+        url = db_url(base, f"reportsite_scale_{orgs}")
         if not _exists(url):
             print(f"{orgs} organizations: no database reportsite_scale_{orgs} (build it with bench/scale.py)")
             continue
@@ -221,9 +195,9 @@ def main() -> None:
         )
         results[orgs] = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"{orgs} organizations ({results[orgs]['orgs']} in the database, year {results[orgs]['year']})")
-        report({orgs: results[orgs]})
+        print_table({orgs: results[orgs]}, TARGETS)
     if len(results) > 1:
-        report(results)
+        print_table(results, TARGETS)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from scale_common import db_url, p95
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -64,15 +66,10 @@ def _peak_rss_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def _db_url(base: str, name: str) -> str:
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 def _recreate(base: str, name: str) -> None:
     import psycopg
 
-    with psycopg.connect(_db_url(base, urlsplit(base).path.strip("/") or "postgres"), autocommit=True) as conn:
+    with psycopg.connect(db_url(base, urlsplit(base).path.strip("/") or "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -80,14 +77,14 @@ def _recreate(base: str, name: str) -> None:
 def _exists(base: str, name: str) -> bool:
     import psycopg
 
-    with psycopg.connect(_db_url(base, urlsplit(base).path.strip("/") or "postgres"), autocommit=True) as conn:
+    with psycopg.connect(db_url(base, urlsplit(base).path.strip("/") or "postgres"), autocommit=True) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
 
 
 def build(base: str, orgs: int) -> tuple[str, float]:
     name = f"reportsite_scale_{orgs}"
     _recreate(base, name)
-    env = {**os.environ, "DATABASE_URL": _db_url(base, name), "DJANGO_SETTINGS_MODULE": "reportsite.settings_test"}
+    env = {**os.environ, "DATABASE_URL": db_url(base, name), "DJANGO_SETTINGS_MODULE": "reportsite.settings_test"}
     subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     start = time.perf_counter()
     subprocess.run(
@@ -253,11 +250,6 @@ def measure_year_zip(anonymous, runs: int) -> dict:
     return out
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
 def report(results: dict[int, dict]) -> None:
     sizes = sorted(results)
     print()
@@ -270,10 +262,10 @@ def report(results: dict[int, dict]) -> None:
             if r is None:
                 cells.append("—")
                 continue
-            med, p95 = statistics.median(r["times"]) * 1000, _p95(r["times"]) * 1000
-            mark = "" if target is None or p95 <= target else " **missed**"
+            med, high = statistics.median(r["times"]) * 1000, p95(r["times"]) * 1000
+            mark = "" if target is None or high <= target else " **missed**"
             q = f" ({r['queries']})" if r["queries"] is not None else ""
-            cells.append(f"{med:.0f} / {p95:.0f} ms{q}{mark}")
+            cells.append(f"{med:.0f} / {high:.0f} ms{q}{mark}")
         print(f"| {label} | {'—' if target is None else f'≤ {target} ms'} | " + " | ".join(cells) + " |")
     print()
     print("| page | target | " + " | ".join(f"{results[n]['orgs']} orgs peak RSS" for n in sizes) + " |")
@@ -312,7 +304,7 @@ def main() -> None:
     results = {}
     for orgs in args.orgs:
         if args.reuse and _exists(base, f"reportsite_scale_{orgs}"):
-            url = _db_url(base, f"reportsite_scale_{orgs}")
+            url = db_url(base, f"reportsite_scale_{orgs}")
             print(f"{orgs} organizations: reusing {url}", flush=True)
         else:
             url, built = build(base, orgs)
