@@ -195,17 +195,10 @@ def completeness(doc: dict) -> float:
 
 
 def anchor_label(report: Report, anchor: str) -> str:
-    """A reader's name for where a comment sits."""
-    fmt = report.spec
-    if anchor == "report":
-        return "整份报告"
-    section = next((s for s in fmt.sections if s.code == anchor), None)
-    if section is not None:
-        return section.title
-    try:
-        return fmt.label_of(anchor)
-    except KeyError:
-        return "报告中已不存在的位置"  # a format's cell that no longer exists: never show its code
+    """A reader's name for where a comment sits (audit.place_label: the one naming of places)."""
+    from .audit import place_label
+
+    return place_label(report.spec, anchor)
 
 
 def comment_threads(report: Report) -> list[dict]:
@@ -239,15 +232,9 @@ def open_comments(report: Report, threads: list[dict] | None = None) -> list[dic
             continue
         anchor = comment.anchor
         whole = anchor == "report" or anchor in sections
-        label = thread["label"]
-        head = anchor.split(".")[0]
-        if not whole and head in {"active_disclosure", "applications", "reviews"}:
-            # Which table, as the rules' messages name it: 表三“…”自然人.
-            label = f"表{fmt.section(head).title.split('、')[0]}{label}"
         items.append(
             thread
             | {
-                "label": label,
                 "step": BASIC if anchor == "report" else step_of_ref(fmt, anchor),
                 "ref": "" if whole else anchor,
                 "author": _person(comment.author),
