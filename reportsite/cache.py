@@ -73,3 +73,32 @@ def _forgiving(name: str):
 for _name in _FALLBACKS:
     if _name != "get":
         setattr(ForgivingRedisCache, _name, _forgiving(_name))
+
+
+# -- cache generations ----------------------------------------------------------------------
+# Entries whose key carries a generation are dropped at once by replacing the generation
+# (a request that read old data just before stores it under a key nobody reads any more).
+
+
+def generation(key: str) -> str:
+    """The current generation stored under ``key`` (a new one when it was lost)."""
+    import uuid
+
+    from django.core.cache import cache
+
+    value = cache.get(key)
+    if value is None:
+        # Lost (evicted, cleared): a new one leaves the old entries unread.
+        cache.add(key, uuid.uuid4().hex, None)
+        # Culled again at once, or a cache that keeps nothing: a key of its own.
+        value = cache.get(key) or uuid.uuid4().hex
+    return value
+
+
+def new_generation(key: str) -> None:
+    """Every entry keyed with the generation under ``key`` is forgotten."""
+    import uuid
+
+    from django.core.cache import cache
+
+    cache.set(key, uuid.uuid4().hex, None)

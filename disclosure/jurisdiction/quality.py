@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -38,6 +37,9 @@ from django.db import connection
 from django.db.models import Avg, CharField, Count, Exists, F, Max, OuterRef, Q, TextField, Value
 from django.db.models.functions import Cast, Collate, Concat
 from django.utils import timezone
+
+from reportsite.cache import generation as cache_generation
+from reportsite.cache import new_generation
 
 from .. import formats as reg
 from ..models import ApplicationRow, CellFigure, Organization, OutlierCheck, Report, ReviewRow
@@ -389,19 +391,11 @@ GENERATION_KEY = "quality:generation"
 
 
 def forget() -> None:
-    from django.core.cache import cache
-
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+    new_generation(GENERATION_KEY)
 
 
 def _generation() -> str:
-    from django.core.cache import cache
-
-    value = cache.get(GENERATION_KEY)
-    if value is None:
-        cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
-        value = cache.get(GENERATION_KEY) or uuid.uuid4().hex
-    return value
+    return cache_generation(GENERATION_KEY)
 
 
 def summary(scope: list[Organization], year: int) -> dict:

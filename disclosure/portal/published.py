@@ -6,12 +6,14 @@ import csv
 import hashlib
 import io
 import re
-import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import Case, CharField, Count, OuterRef, QuerySet, Subquery, Sum, Value, When
+
+from reportsite.cache import generation as cache_generation
+from reportsite.cache import new_generation
 
 from .. import formats as reg
 from ..interchange import cell_value
@@ -28,26 +30,14 @@ from ..text import spreadsheet_safe
 CACHE_TTL = 3600
 
 
-def _generation(key: str) -> str:
-    from django.core.cache import cache
-
-    value = cache.get(key)
-    if value is None:
-        # Lost (evicted, cleared): a new one leaves the old entries unread.
-        cache.add(key, uuid.uuid4().hex, None)
-        # Culled again at once, or a cache that keeps nothing: a key of its own.
-        value = cache.get(key) or uuid.uuid4().hex
-    return value
-
-
 def generation(org_code: str, year: int) -> str:
     """The current cache generation of a report's "newest version" entries."""
-    return _generation(f"portal:generation:{org_code}:{year}")
+    return cache_generation(f"portal:generation:{org_code}:{year}")
 
 
 def organization_generation(org_code: str) -> str:
     """Changes with any publication of the organization: a report page lists its other years."""
-    return _generation(f"portal:generation:{org_code}")
+    return cache_generation(f"portal:generation:{org_code}")
 
 
 def meta_key(org_code: str, year: int, number: int | None = None) -> str:
@@ -62,10 +52,8 @@ def page_key(org_code: str, year: int) -> str:
 
 def forget(org_code: str, year: int) -> None:
     """Called after a publication commits: the newest version changed."""
-    from django.core.cache import cache
-
-    cache.set(f"portal:generation:{org_code}:{year}", uuid.uuid4().hex, None)
-    cache.set(f"portal:generation:{org_code}", uuid.uuid4().hex, None)  # its other years' pages list it
+    new_generation(f"portal:generation:{org_code}:{year}")
+    new_generation(f"portal:generation:{org_code}")  # its other years' pages list it
 
 
 def published_title(doc: dict) -> str:
@@ -252,9 +240,7 @@ STATS_GENERATION_KEY = "portal:stats:generation"
 
 def forget_statistics() -> None:
     """Called after a publication commits: every jurisdiction's statistics may have changed."""
-    from django.core.cache import cache
-
-    cache.set(STATS_GENERATION_KEY, uuid.uuid4().hex, None)
+    new_generation(STATS_GENERATION_KEY)
 
 
 def statistics(jurisdiction: Organization | None) -> list[dict]:
@@ -274,14 +260,7 @@ def statistics(jurisdiction: Organization | None) -> list[dict]:
 
 
 def _stats_generation() -> str:
-    from django.core.cache import cache
-
-    gen = cache.get(STATS_GENERATION_KEY)
-    if gen is None:
-        # Lost (evicted, cleared): a new one leaves the old entries unread.
-        cache.add(STATS_GENERATION_KEY, uuid.uuid4().hex, None)
-        gen = cache.get(STATS_GENERATION_KEY) or uuid.uuid4().hex
-    return gen
+    return cache_generation(STATS_GENERATION_KEY)
 
 
 FIGURES = ("received", "outcomes", "reconsideration", "litigation")
